@@ -1,0 +1,104 @@
+"""The standard hyperparameter set that built-in models, optimizers and schedules read."""
+
+from __future__ import annotations
+
+from ._hyperparams import hyperparams, numeric, static
+
+__all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "step")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softplus", "identity")
+
+
+@hyperparams
+class Hyperparams:
+    """The standard hyperparameters: optimizer, schedule, regularisation and model structure.
+
+    Extend it with your own fields by subclassing (decorate the subclass with
+    ``@jaxfit.hyperparams``). Numeric fields are vmappable leaves; static fields decide the
+    compiled program, so a sweep compiles once per distinct combination of them.
+
+    Numeric (leaves, swept with ``vmap``, no recompilation):
+      learning_rate: peak step size (``>= 0``).
+      momentum: momentum coefficient of ``"momentum"`` and ``"nesterov"`` (``[0, 1)``).
+      b1, b2: Adam's first and second moment decay rates (``[0, 1)``).
+      eps: Adam's / RMSprop's / Adagrad's denominator constant (``> 0``).
+      decay: RMSprop's squared-gradient decay (``[0, 1)``).
+      weight_decay: weight decay on weight matrices (parameters with ``ndim >= 2``);
+        coupled (added to the gradient, as in PyTorch) for every optimizer except
+        ``"adamw"``, where it is decoupled (Loshchilov & Hutter, 2019).
+      l2: strength of the penalty ``0.5 * l2 * sum(W**2)`` added to the training loss,
+        over weight matrices (parameters with ``ndim >= 2``, not biases).
+      warmup_steps: linear warm-up length of ``"warmup_cosine"`` (``>= 0``).
+      end_factor: final learning rate of ``"cosine"``/``"warmup_cosine"`` as a fraction
+        of ``learning_rate`` (``>= 0``).
+      decay_rate: learning-rate factor of ``"exponential"`` (reached at the last step)
+        and of each ``"step"`` drop (``> 0``).
+      decay_every: steps between drops of the ``"step"`` schedule (``> 0``).
+
+    Static (structure, one compile per distinct value):
+      optimizer: one of ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"adamw"``, ``"rmsprop"``, ``"adagrad"``.
+      schedule: one of ``"constant"``, ``"cosine"``, ``"warmup_cosine"``,
+        ``"exponential"``, ``"step"``.
+      steps: number of optimizer steps of a training run (``>= 1``).
+      batch_size: minibatch size, or ``None`` for full-batch training.
+      hidden: hidden layer widths of :func:`jaxfit.mlp` (its depth is ``len(hidden)``).
+      activation: activation of :func:`jaxfit.mlp`.
+      degree: degree of :func:`jaxfit.polynomial`.
+
+    Examples:
+      >>> import jaxfit
+      >>> hp = jaxfit.Hyperparams(learning_rate=0.1, optimizer="sgd", steps=200)
+      >>> float(hp.learning_rate), hp.optimizer, hp.steps
+      (0.1, 'sgd', 200)
+      >>> @jaxfit.hyperparams
+      ... class MyConfig(jaxfit.Hyperparams):
+      ...     dropout: float = jaxfit.numeric(0.1, ge=0.0, lt=1.0)
+      >>> float(MyConfig(dropout=0.2).dropout)
+      0.2
+    """
+
+    learning_rate: float = numeric(0.01, ge=0.0)
+    momentum: float = numeric(0.9, ge=0.0, lt=1.0)
+    b1: float = numeric(0.9, ge=0.0, lt=1.0)
+    b2: float = numeric(0.999, ge=0.0, lt=1.0)
+    eps: float = numeric(1e-8, gt=0.0)
+    decay: float = numeric(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = numeric(0.0, ge=0.0)
+    l2: float = numeric(0.0, ge=0.0)
+    warmup_steps: float = numeric(0.0, ge=0.0)
+    end_factor: float = numeric(0.0, ge=0.0)
+    decay_rate: float = numeric(0.1, gt=0.0)
+    decay_every: float = numeric(100.0, gt=0.0)
+
+    optimizer: str = static("adam")
+    schedule: str = static("constant")
+    steps: int = static(500)
+    batch_size: int | None = static(None)
+    hidden: tuple[int, ...] = static((64, 64))
+    activation: str = static("relu")
+    degree: int = static(2)
+
+    def __check_init__(self) -> None:
+        name = type(self).__name__
+        _one_of(f"{name}.optimizer", self.optimizer, OPTIMIZERS)
+        _one_of(f"{name}.schedule", self.schedule, SCHEDULES)
+        _one_of(f"{name}.activation", self.activation, ACTIVATIONS)
+        _positive(f"{name}.steps", self.steps)
+        if self.batch_size is not None:
+            _positive(f"{name}.batch_size", self.batch_size)
+        for i, width in enumerate(self.hidden):
+            _positive(f"{name}.hidden[{i}]", width)
+        _positive(f"{name}.degree", self.degree)
+
+
+def _one_of(where: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{where}={value!r} is not supported; allowed are {list(allowed)}.")
+
+
+def _positive(where: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{where}={value!r} must be a positive integer (>= 1).")

@@ -1,0 +1,630 @@
+"""Frozen hyperparameter dataclasses: numeric fields are pytree leaves, structure is static."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar, dataclass_transform
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "hyperparams",
+    "is_hyperparams",
+    "numeric",
+    "numeric_fields",
+    "stack",
+    "static",
+    "static_fields",
+    "static_key",
+    "to_dict",
+    "unstack",
+]
+
+T = TypeVar("T")
+
+_KIND = "jaxfit_kind"  # dataclasses.Field.metadata key: "static" or "numeric"
+_BOUNDS = "jaxfit_bounds"
+_MARK = "__jaxfit_hyperparams__"  # set in the class's own __dict__ by the decorator
+_RESERVED = {"replace", "batch_shape"}
+
+
+def static(default: Any = dataclasses.MISSING) -> Any:
+    """Marks a hyperparameter field as static: part of the compiled program's structure.
+
+    A static field holds a small hashable value (``int``, ``bool``, ``str``, ``float``,
+    ``None`` or tuples of those). Two settings that differ in a static field need two
+    compiled programs, so sweeps group settings by their static fields. Use it for layer
+    widths, depth, activation, optimizer name, schedule name, number of steps, batch size.
+
+    Args:
+      default: the default value; omit it to make the field required.
+
+    Returns:
+      A dataclass field descriptor (use it as the field's default).
+
+    Examples:
+      >>> import jaxfit
+      >>> @jaxfit.hyperparams
+      ... class Config:
+      ...     learning_rate: float = 0.1
+      ...     hidden: tuple[int, ...] = jaxfit.static((32, 32))
+      >>> Config().hidden
+      (32, 32)
+    """
+    if default is not dataclasses.MISSING:
+        _check_static_value("<default>", default, None)
+    return dataclasses.field(default=default, metadata={_KIND: "static"})
+
+
+def numeric(
+    default: float | dataclasses._MISSING_TYPE = dataclasses.MISSING,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """Declares a numeric hyperparameter (an array leaf that ``vmap`` can batch) with bounds.
+
+    A field annotated ``float`` without any marker is already numeric and must only be
+    finite; use ``numeric`` to add bounds that construction checks eagerly.
+
+    Args:
+      default: the default value; omit it to make the field required.
+      ge: the value must be greater than or equal to this.
+      gt: the value must be strictly greater than this.
+      le: the value must be less than or equal to this.
+      lt: the value must be strictly less than this.
+
+    Returns:
+      A dataclass field descriptor (use it as the field's default).
+
+    Examples:
+      >>> import jaxfit
+      >>> @jaxfit.hyperparams
+      ... class Config:
+      ...     momentum: float = jaxfit.numeric(0.9, ge=0.0, lt=1.0)
+      >>> Config(momentum=1.5)
+      Traceback (most recent call last):
+      ...
+      ValueError: Config.momentum=1.5 is out of range: it must be >= 0.0 and < 1.0.
+    """
+    bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt}
+    bounds = {k: v for k, v in bounds.items() if v is not None}
+    if default is not dataclasses.MISSING:
+        _check_bounds("<default>", np.asarray(default, dtype=float), bounds)
+    return dataclasses.field(default=default, metadata={_KIND: "numeric", _BOUNDS: bounds})
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(static, numeric))
+def hyperparams(cls: type[T]) -> type[T]:
+    """Turns a class into a frozen hyperparameter dataclass registered as a JAX pytree.
+
+    Fields annotated as numbers (``float`` or ``int``, or declared with
+    :func:`jaxfit.numeric`) are *numeric*: they are stored as arrays of JAX's default
+    float dtype and are the pytree's leaves, so ``jax.vmap`` batches them and new values
+    never recompile. Fields declared with :func:`jaxfit.static` are *static*: hashable
+    metadata that decides the compiled program.
+
+    Construction validates eagerly: an unknown field name, a non-finite or out-of-range
+    number, or an array, list or other unhashable value in a static field raises a
+    ``TypeError`` or ``ValueError`` naming the field, the value and what is allowed.
+    Validation runs only when *you* construct an instance: when JAX rebuilds the pytree
+    (under ``jit``, ``vmap``, ``tree_map``) the fields are set directly, so tracers and
+    JAX's placeholder objects pass through untouched. An optional method
+    ``__check_init__(self)`` runs after the field checks for cross-field validation.
+
+    Instances are keyword-only, frozen and compared by value. ``replace(**changes)``
+    returns a validated copy; ``batch[i]`` indexes a batch made by :func:`jaxfit.stack`.
+
+    Subclassing a hyperparameter class adds fields; decorate the subclass too.
+
+    Note:
+      The pytree registration mirrors ``jax.tree_util.register_dataclass`` (numeric fields
+      are data fields, static fields are metadata, keys are attribute names), but uses
+      ``register_pytree_with_keys`` because ``register_dataclass`` rebuilds nodes by
+      calling the constructor, which would re-run validation on tracers.
+
+    Args:
+      cls: the class to convert; its annotations declare the fields.
+
+    Returns:
+      The same class, now a frozen, keyword-only dataclass and a registered pytree.
+
+    Raises:
+      TypeError: when a field's default cannot be a numeric leaf and is not marked static,
+        or a field name is reserved.
+
+    Examples:
+      >>> import jax, jaxfit
+      >>> @jaxfit.hyperparams
+      ... class Config:
+      ...     learning_rate: float = 0.1
+      ...     steps: int = jaxfit.static(100)
+      >>> c = Config(learning_rate=0.5)
+      >>> jax.tree.leaves(c)
+      [Array(0.5, dtype=float32, weak_type=True)]
+      >>> jaxfit.static_key(c)
+      ('Config', (('steps', 100),))
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"@jaxfit.hyperparams decorates a class; got {cls!r}.")
+    for base in cls.__mro__[1:]:
+        if dataclasses.is_dataclass(base) and _MARK not in base.__dict__ and base is not object:
+            raise TypeError(
+                f"{cls.__name__} inherits from dataclass {base.__name__}, which is not a "
+                "jaxfit hyperparameter class; decorate it with @jaxfit.hyperparams too."
+            )
+    _mark_plain_fields(cls)
+    cls = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    for f in fields:
+        if f.name in _RESERVED or f.name.startswith("_"):
+            raise TypeError(
+                f"{cls.__name__}.{f.name}: field names may not start with '_' or be one of "
+                f"{sorted(_RESERVED)}."
+            )
+    hints = _resolve_hints(cls)
+    numeric_names = tuple(f.name for f in fields if f.metadata.get(_KIND) != "static")
+    static_names = tuple(f.name for f in fields if f.metadata.get(_KIND) == "static")
+    spec = _Spec(
+        numeric=numeric_names,
+        static=static_names,
+        bounds={f.name: f.metadata.get(_BOUNDS, {}) for f in fields},
+        hints=hints,
+    )
+    setattr(cls, _MARK, spec)
+
+    dataclass_init = cls.__init__
+
+    def __init__(self, **kwargs: Any) -> None:
+        own = type(self).__dict__.get(_MARK)
+        if own is None:
+            raise TypeError(
+                f"{type(self).__name__} subclasses a jaxfit hyperparameter class but is not "
+                "decorated with @jaxfit.hyperparams; add the decorator."
+            )
+        allowed = own.numeric + own.static
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown field(s) {unknown}; allowed fields are "
+                f"{sorted(allowed)}."
+            )
+        try:
+            dataclass_init(self, **kwargs)
+        except TypeError as e:  # missing required fields
+            raise TypeError(f"{type(self).__name__}: {e}") from None
+        _validate(self, own)
+
+    __init__.__doc__ = dataclass_init.__doc__
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.replace = _replace  # type: ignore[attr-defined]
+    cls.__getitem__ = _getitem  # type: ignore[attr-defined]
+    cls.batch_shape = property(_batch_shape)  # type: ignore[attr-defined]
+    cls.__repr__ = _repr  # type: ignore[method-assign]
+
+    def flatten_with_keys(obj):
+        children = [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in spec.numeric]
+        return children, tuple(getattr(obj, n) for n in spec.static)
+
+    def flatten(obj):
+        return [getattr(obj, n) for n in spec.numeric], tuple(
+            getattr(obj, n) for n in spec.static
+        )
+
+    def unflatten(meta, children):
+        # Bypass __init__: JAX passes tracers, in_axes ints, None and other placeholders.
+        obj = object.__new__(cls)
+        for n, v in zip(spec.numeric, children, strict=True):
+            object.__setattr__(obj, n, v)
+        for n, v in zip(spec.static, meta, strict=True):
+            object.__setattr__(obj, n, v)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    numeric: tuple[str, ...]
+    static: tuple[str, ...]
+    bounds: Mapping[str, Mapping[str, float]]
+    hints: Mapping[str, Any]
+
+
+def is_hyperparams(obj: Any) -> bool:
+    """Returns whether ``obj`` is an instance of a ``@jaxfit.hyperparams`` class.
+
+    Args:
+      obj: any object.
+
+    Returns:
+      ``True`` for instances of decorated classes, ``False`` otherwise (classes included).
+
+    Examples:
+      >>> import jaxfit
+      >>> jaxfit.is_hyperparams(jaxfit.Hyperparams()), jaxfit.is_hyperparams(1.0)
+      (True, False)
+    """
+    return not isinstance(obj, type) and _MARK in type(obj).__dict__
+
+
+def _spec(obj: Any, arg: str = "hp") -> _Spec:
+    if not is_hyperparams(obj):
+        raise TypeError(
+            f"{arg} must be an instance of a @jaxfit.hyperparams class; got "
+            f"{type(obj).__name__}: {obj!r:.80}."
+        )
+    return type(obj).__dict__[_MARK]
+
+
+def numeric_fields(hp: Any) -> tuple[str, ...]:
+    """Returns the names of the numeric (leaf, vmappable) fields of a hyperparameter object.
+
+    Args:
+      hp: a hyperparameter instance.
+
+    Returns:
+      The numeric field names, in declaration order.
+
+    Examples:
+      >>> import jaxfit
+      >>> "learning_rate" in jaxfit.numeric_fields(jaxfit.Hyperparams())
+      True
+    """
+    return _spec(hp).numeric
+
+
+def static_fields(hp: Any) -> tuple[str, ...]:
+    """Returns the names of the static (structural, compile-deciding) fields.
+
+    Args:
+      hp: a hyperparameter instance.
+
+    Returns:
+      The static field names, in declaration order.
+
+    Examples:
+      >>> import jaxfit
+      >>> "steps" in jaxfit.static_fields(jaxfit.Hyperparams())
+      True
+    """
+    return _spec(hp).static
+
+
+def static_key(hp: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """Returns a hashable key of the static part: settings with equal keys share a compile.
+
+    Args:
+      hp: a hyperparameter instance (single or batched).
+
+    Returns:
+      ``(class_name, ((field, value), ...))`` over the static fields.
+
+    Examples:
+      >>> import jaxfit
+      >>> a = jaxfit.Hyperparams(learning_rate=0.1)
+      >>> b = jaxfit.Hyperparams(learning_rate=0.2)
+      >>> jaxfit.static_key(a) == jaxfit.static_key(b)
+      True
+    """
+    spec = _spec(hp)
+    return type(hp).__qualname__, tuple((n, getattr(hp, n)) for n in spec.static)
+
+
+def to_dict(hp: Any) -> dict[str, Any]:
+    """Returns every field as a plain Python value (numbers as floats or nested lists).
+
+    Args:
+      hp: a hyperparameter instance.
+
+    Returns:
+      A dict from field name to value; numeric leaves become Python floats (or lists of
+      floats for a batch).
+
+    Examples:
+      >>> import jaxfit
+      >>> jaxfit.to_dict(jaxfit.Hyperparams(learning_rate=0.5))["learning_rate"]
+      0.5
+    """
+    spec = _spec(hp)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(hp):
+        v = getattr(hp, f.name)
+        out[f.name] = _to_python(v) if f.name in spec.numeric else v
+    return out
+
+
+def _to_python(v: Any) -> Any:
+    """Array -> float or nested lists, each float the shortest decimal that round-trips."""
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return float(np.format_float_positional(a[()], unique=True, trim="0"))
+    return [_to_python(e) for e in a]
+
+
+def stack(hps: Sequence[T]) -> T:
+    """Stacks hyperparameter instances into one batched instance with a leading axis.
+
+    All instances must be of the same class and share every static field (one compiled
+    program); numeric leaves are stacked along a new leading axis.
+
+    Args:
+      hps: a non-empty sequence of instances of one hyperparameter class.
+
+    Returns:
+      One instance whose numeric fields have shape ``(len(hps), ...)``.
+
+    Raises:
+      ValueError: if ``hps`` is empty or the static parts differ.
+      TypeError: if the instances are not of one hyperparameter class.
+
+    Examples:
+      >>> import jaxfit
+      >>> batch = jaxfit.stack([jaxfit.Hyperparams(learning_rate=lr) for lr in (0.1, 0.2)])
+      >>> batch.learning_rate.shape, batch.batch_shape
+      ((2,), (2,))
+    """
+    if isinstance(hps, str | bytes) or not isinstance(hps, Sequence) or len(hps) == 0:
+        raise ValueError(f"stack needs a non-empty sequence of hyperparameters; got {hps!r:.80}.")
+    first = hps[0]
+    _spec(first, "hps[0]")
+    key0 = static_key(first)
+    for i, h in enumerate(hps):
+        if type(h) is not type(first):
+            raise TypeError(
+                f"stack: hps[{i}] is a {type(h).__name__}, hps[0] a {type(first).__name__}; "
+                "all must be of one class."
+            )
+        if static_key(h) != key0:
+            diff = [n for (n, a), (_, b) in zip(key0[1], static_key(h)[1], strict=True) if a != b]
+            raise ValueError(
+                f"stack: hps[{i}] differs from hps[0] in static field(s) {diff}; settings with "
+                "different static fields need different compiled programs. Group them by "
+                "jaxfit.static_key first (jaxfit.sweep does this for you)."
+            )
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *hps)
+
+
+def unstack(batch: T) -> list[T]:
+    """Splits a batched instance (from :func:`stack` or ``vmap``) back into single instances.
+
+    Args:
+      batch: an instance whose numeric leaves share a leading axis.
+
+    Returns:
+      The list of instances along the leading axis.
+
+    Examples:
+      >>> import jaxfit
+      >>> batch = jaxfit.stack([jaxfit.Hyperparams(learning_rate=lr) for lr in (0.1, 0.2)])
+      >>> [float(h.learning_rate) for h in jaxfit.unstack(batch)]
+      [0.1, 0.2]
+    """
+    shape = _batch_shape(batch)
+    if not shape:
+        raise ValueError("unstack: the hyperparameters are not batched (no leading axis).")
+    return [_getitem(batch, i) for i in range(shape[0])]
+
+
+def _batch_shape(self: Any) -> tuple[int, ...]:
+    """The common leading shape of the numeric leaves: () for a single setting."""
+    shapes = [np.shape(getattr(self, n)) for n in _spec(self).numeric]
+    if not shapes:
+        return ()
+    common = shapes[0]
+    for s in shapes[1:]:
+        k = 0
+        while k < min(len(common), len(s)) and common[k] == s[k]:
+            k += 1
+        common = common[:k]
+    return tuple(common)
+
+
+def _getitem(self: T, index: Any) -> T:
+    shape = _batch_shape(self)
+    if not shape:
+        raise TypeError(
+            f"{type(self).__name__} is a single setting, not a batch; index a batch made by "
+            "jaxfit.stack."
+        )
+    return jax.tree.map(lambda x: x[index], self)
+
+
+def _replace(self: T, **changes: Any) -> T:
+    """Returns a validated copy with the given fields changed.
+
+    Examples:
+      >>> import jaxfit
+      >>> float(jaxfit.Hyperparams().replace(learning_rate=0.3).learning_rate)
+      0.3
+    """
+    current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+    unknown = sorted(set(changes) - set(current))
+    if unknown:
+        raise TypeError(
+            f"{type(self).__name__}.replace got unknown field(s) {unknown}; allowed fields are "
+            f"{sorted(current)}."
+        )
+    return type(self)(**(current | changes))
+
+
+def _repr(self: Any) -> str:
+    parts = []
+    spec = _spec(self)
+    for f in dataclasses.fields(self):
+        v = getattr(self, f.name)
+        if f.name in spec.numeric and not isinstance(v, jax.core.Tracer):
+            try:
+                v = _to_python(v)
+            except Exception:  # placeholders inside JAX transformations
+                pass
+        parts.append(f"{f.name}={v!r}")
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _mark_plain_fields(cls: type) -> None:
+    """Refuses defaults that cannot be numeric leaves unless marked static."""
+    for name in cls.__dict__.get("__annotations__", {}):
+        default = cls.__dict__.get(name, dataclasses.MISSING)
+        if isinstance(default, dataclasses.Field) or default is dataclasses.MISSING:
+            continue
+        if isinstance(default, bool) or not _is_number_like(default):
+            raise TypeError(
+                f"{cls.__name__}.{name} has default {default!r} ({type(default).__name__}), "
+                "which cannot be a numeric (vmappable) hyperparameter. Structural values "
+                f"must be declared static: `{name}: ... = jaxfit.static({default!r})`."
+            )
+
+
+def _is_number_like(v: Any) -> bool:
+    if isinstance(v, bool | str | bytes):
+        return False
+    if isinstance(v, int | float | np.number | np.ndarray | jax.Array):
+        return True
+    return False
+
+
+def _resolve_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward references: skip annotation checks
+        return {}
+
+
+def _validate(obj: Any, spec: _Spec) -> None:
+    name = type(obj).__name__
+    for n in spec.numeric:
+        value = getattr(obj, n)
+        object.__setattr__(obj, n, _convert_numeric(f"{name}.{n}", value, spec.bounds[n]))
+    for n in spec.static:
+        _check_static_value(f"{name}.{n}", getattr(obj, n), spec.hints.get(n))
+    check = getattr(obj, "__check_init__", None)
+    if check is not None:
+        check()
+
+
+def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float]) -> Any:
+    if isinstance(value, jax.core.Tracer):
+        if not jnp.issubdtype(value.dtype, jnp.floating):
+            raise TypeError(f"{where} must be a floating-point value; got a {value.dtype} tracer.")
+        return value
+    if isinstance(value, bool | np.bool_) or not _is_number_like(value):
+        raise TypeError(
+            f"{where}={value!r:.80} is a {type(value).__name__}; a numeric hyperparameter must "
+            "be a real number or an array of real numbers. If this field is structural "
+            "(it changes shapes or control flow), declare it with jaxfit.static(...)."
+        )
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and not (
+        jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+    ):
+        raise TypeError(f"{where} has dtype {dtype}; a numeric hyperparameter must be real.")
+    if dtype is not None and jnp.issubdtype(dtype, jnp.floating):
+        arr = jnp.asarray(value)
+    else:  # Python numbers and integer arrays become JAX's default float dtype
+        arr = jnp.asarray(value, dtype=jnp.result_type(float))
+    host = np.asarray(arr, dtype=float)
+    if not np.all(np.isfinite(host)):
+        raise ValueError(f"{where}={_show(host)} must be finite (no NaN or inf).")
+    _check_bounds(where, host, bounds)
+    return arr
+
+
+_BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_BOUND_OK: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "ge": np.greater_equal,
+    "gt": np.greater,
+    "le": np.less_equal,
+    "lt": np.less,
+}
+
+
+def _check_bounds(where: str, host: np.ndarray, bounds: Mapping[str, float]) -> None:
+    if np.any(np.isnan(host)):
+        raise ValueError(f"{where}={_show(host)} must not be NaN.")
+    for k, b in bounds.items():
+        if not np.all(_BOUND_OK[k](host, b)):
+            allowed = " and ".join(f"{_BOUND_TEXT[k2]} {b2}" for k2, b2 in bounds.items())
+            raise ValueError(f"{where}={_show(host)} is out of range: it must be {allowed}.")
+
+
+def _show(host: np.ndarray) -> str:
+    return repr(host.item()) if host.ndim == 0 else np.array2string(host, threshold=8)
+
+
+_STATIC_SCALARS = (int, float, bool, str, type(None))
+
+
+def _check_static_value(where: str, value: Any, hint: Any) -> None:
+    if isinstance(value, np.ndarray | jax.Array) or hasattr(value, "__jax_array__"):
+        raise TypeError(
+            f"{where}={value!r:.80} is an array; static fields hold hashable Python values "
+            "(int, float, bool, str, None or tuples of them). If you want to sweep this value "
+            "with vmap, make the field numeric instead."
+        )
+    if isinstance(value, list):
+        raise TypeError(
+            f"{where}={value!r:.80} is a list; static fields must be hashable: use a tuple, "
+            f"e.g. {tuple(value)!r}."
+        )
+    if not _is_static_value(value):
+        raise TypeError(
+            f"{where}={value!r:.80} ({type(value).__name__}) cannot be a static field: allowed "
+            "are int, float, bool, str, None and (nested) tuples of them. Callables, optax "
+            "objects and arrays compare by identity and would recompile on every call."
+        )
+    if hint is not None and not _matches(value, hint):
+        raise TypeError(f"{where}={value!r} does not match its annotation {_hint_text(hint)}.")
+
+
+def _is_static_value(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_static_value(v) for v in value)
+    return isinstance(value, _STATIC_SCALARS)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """A small structural type check for the annotations static fields use; lenient else."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_matches(v, args[0]) for v in value)
+        if args == ((),):
+            return value == ()
+        return len(args) == len(value) and all(_matches(v, a) for v, a in zip(value, args))
+    if hint is type(None) or hint is None:
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    return True
+
+
+def _hint_text(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")

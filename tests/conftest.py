@@ -1,0 +1,12 @@
+"""Strict numerics for every test, and small shared fixtures."""
+
+import jax
+import pytest
+
+# Implicit rank promotion hides shape bugs ((n,) + (n, 1) -> (n, n)); make it an error.
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
