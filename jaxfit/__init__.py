@@ -2,7 +2,14 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from ._config import Hyperparams as Hyperparams
+from ._config import (
+    ACTIVATIONS as ACTIVATIONS,
+    OPTIMIZERS as OPTIMIZERS,
+    SCHEDULES as SCHEDULES,
+    Hyperparams as Hyperparams,
+)
+from ._data import Dataset as Dataset, as_dataset as as_dataset
+from ._fit import FitResult as FitResult, evaluate as evaluate, fit as fit, predict as predict
 from ._hyperparams import (
     hyperparams as hyperparams,
     is_hyperparams as is_hyperparams,
@@ -15,6 +22,37 @@ from ._hyperparams import (
     to_dict as to_dict,
     unstack as unstack,
 )
+from ._losses import (
+    Metric as Metric,
+    accuracy as accuracy,
+    binary_cross_entropy as binary_cross_entropy,
+    check_targets as check_targets,
+    get_metric as get_metric,
+    huber as huber,
+    huber_loss as huber_loss,
+    mae as mae,
+    mse as mse,
+    r2 as r2,
+    softmax_cross_entropy as softmax_cross_entropy,
+)
+from ._models import (
+    MODELS as MODELS,
+    Model as Model,
+    linear as linear,
+    logistic as logistic,
+    mlp as mlp,
+    polynomial as polynomial,
+    softmax_regression as softmax_regression,
+)
+from ._optim import make_optimizer as make_optimizer, make_schedule as make_schedule
+from ._train import (
+    CAUSES as CAUSES,
+    StepMetrics as StepMetrics,
+    TrainState as TrainState,
+    init_state as init_state,
+    make_step as make_step,
+)
+from ._tree import l2_penalty as l2_penalty, weight_mask as weight_mask
 
 try:
     __version__ = _version("jaxfit")
@@ -22,16 +60,52 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "ACTIVATIONS",
+    "CAUSES",
+    "MODELS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Dataset",
+    "FitResult",
     "Hyperparams",
+    "Metric",
+    "Model",
+    "StepMetrics",
+    "TrainState",
     "__version__",
+    "accuracy",
+    "as_dataset",
+    "binary_cross_entropy",
+    "check_targets",
+    "evaluate",
+    "fit",
+    "get_metric",
+    "huber",
+    "huber_loss",
     "hyperparams",
+    "init_state",
     "is_hyperparams",
+    "l2_penalty",
+    "linear",
+    "logistic",
+    "mae",
+    "make_optimizer",
+    "make_schedule",
+    "make_step",
+    "mlp",
+    "mse",
     "numeric",
     "numeric_fields",
+    "polynomial",
+    "predict",
+    "r2",
+    "softmax_cross_entropy",
+    "softmax_regression",
     "stack",
     "static",
     "static_fields",
     "static_key",
     "to_dict",
     "unstack",
+    "weight_mask",
 ]

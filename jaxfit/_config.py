@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Self
+
 from ._hyperparams import hyperparams, numeric, static
 
 __all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
@@ -51,35 +53,42 @@ class Hyperparams:
     Examples:
       >>> import jaxfit
       >>> hp = jaxfit.Hyperparams(learning_rate=0.1, optimizer="sgd", steps=200)
-      >>> float(hp.learning_rate), hp.optimizer, hp.steps
-      (0.1, 'sgd', 200)
+      >>> hp.learning_rate, hp.optimizer, hp.steps
+      (Array(0.1, dtype=float32), 'sgd', 200)
       >>> @jaxfit.hyperparams
       ... class MyConfig(jaxfit.Hyperparams):
       ...     dropout: float = jaxfit.numeric(0.1, ge=0.0, lt=1.0)
-      >>> float(MyConfig(dropout=0.2).dropout)
-      0.2
+      >>> MyConfig(dropout=0.2).dropout
+      Array(0.2, dtype=float32)
     """
 
-    learning_rate: float = numeric(0.01, ge=0.0)
-    momentum: float = numeric(0.9, ge=0.0, lt=1.0)
-    b1: float = numeric(0.9, ge=0.0, lt=1.0)
-    b2: float = numeric(0.999, ge=0.0, lt=1.0)
-    eps: float = numeric(1e-8, gt=0.0)
-    decay: float = numeric(0.9, ge=0.0, lt=1.0)
-    weight_decay: float = numeric(0.0, ge=0.0)
-    l2: float = numeric(0.0, ge=0.0)
-    warmup_steps: float = numeric(0.0, ge=0.0)
-    end_factor: float = numeric(0.0, ge=0.0)
-    decay_rate: float = numeric(0.1, gt=0.0)
-    decay_every: float = numeric(100.0, gt=0.0)
+    learning_rate: float = numeric(default=0.01, ge=0.0)
+    momentum: float = numeric(default=0.9, ge=0.0, lt=1.0)
+    b1: float = numeric(default=0.9, ge=0.0, lt=1.0)
+    b2: float = numeric(default=0.999, ge=0.0, lt=1.0)
+    eps: float = numeric(default=1e-8, gt=0.0)
+    decay: float = numeric(default=0.9, ge=0.0, lt=1.0)
+    weight_decay: float = numeric(default=0.0, ge=0.0)
+    l2: float = numeric(default=0.0, ge=0.0)
+    warmup_steps: float = numeric(default=0.0, ge=0.0)
+    end_factor: float = numeric(default=0.0, ge=0.0)
+    decay_rate: float = numeric(default=0.1, gt=0.0)
+    decay_every: float = numeric(default=100.0, gt=0.0)
 
-    optimizer: str = static("adam")
-    schedule: str = static("constant")
-    steps: int = static(500)
-    batch_size: int | None = static(None)
-    hidden: tuple[int, ...] = static((64, 64))
-    activation: str = static("relu")
-    degree: int = static(2)
+    optimizer: str = static(default="adam")
+    schedule: str = static(default="constant")
+    steps: int = static(default=500)
+    batch_size: int | None = static(default=None)
+    hidden: tuple[int, ...] = static(default=(64, 64))
+    activation: str = static(default="relu")
+    degree: int = static(default=2)
+
+    if TYPE_CHECKING:  # added by @hyperparams at runtime; declared here for type checkers
+
+        def replace(self, **changes: Any) -> Self: ...
+        def __getitem__(self, index: Any) -> Self: ...
+        @property
+        def batch_shape(self) -> tuple[int, ...]: ...
 
     def __check_init__(self) -> None:
         name = type(self).__name__

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import inspect
 import math
 import types
 import typing
@@ -12,6 +14,7 @@ from typing import Any, Literal, TypeVar, dataclass_transform
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 __all__ = [
     "hyperparams",
@@ -149,7 +152,7 @@ def hyperparams(cls: type[T]) -> type[T]:
       ...     steps: int = jaxfit.static(100)
       >>> c = Config(learning_rate=0.5)
       >>> jax.tree.leaves(c)
-      [Array(0.5, dtype=float32, weak_type=True)]
+      [Array(0.5, dtype=float32)]
       >>> jaxfit.static_key(c)
       ('Config', (('steps', 100),))
     """
@@ -215,9 +218,7 @@ def hyperparams(cls: type[T]) -> type[T]:
         return children, tuple(getattr(obj, n) for n in spec.static)
 
     def flatten(obj):
-        return [getattr(obj, n) for n in spec.numeric], tuple(
-            getattr(obj, n) for n in spec.static
-        )
+        return [getattr(obj, n) for n in spec.numeric], tuple(getattr(obj, n) for n in spec.static)
 
     def unflatten(meta, children):
         # Bypass __init__: JAX passes tracers, in_axes ints, None and other placeholders.
@@ -347,7 +348,8 @@ def _to_python(v: Any) -> Any:
     """Array -> float or nested lists, each float the shortest decimal that round-trips."""
     a = np.asarray(v)
     if a.ndim == 0:
-        return float(np.format_float_positional(a[()], unique=True, trim="0"))
+        scalar: Any = a[()]  # a numpy scalar keeps its precision: float32 prints as float32
+        return float(np.format_float_positional(scalar, unique=True, trim="0"))
     return [_to_python(e) for e in a]
 
 
@@ -406,7 +408,7 @@ def unstack(batch: T) -> list[T]:
     Examples:
       >>> import jaxfit
       >>> batch = jaxfit.stack([jaxfit.Hyperparams(learning_rate=lr) for lr in (0.1, 0.2)])
-      >>> [float(h.learning_rate) for h in jaxfit.unstack(batch)]
+      >>> [jaxfit.to_dict(h)["learning_rate"] for h in jaxfit.unstack(batch)]
       [0.1, 0.2]
     """
     shape = _batch_shape(batch)
@@ -444,8 +446,8 @@ def _replace(self: T, **changes: Any) -> T:
 
     Examples:
       >>> import jaxfit
-      >>> float(jaxfit.Hyperparams().replace(learning_rate=0.3).learning_rate)
-      0.3
+      >>> jaxfit.Hyperparams().replace(learning_rate=0.3).learning_rate
+      Array(0.3, dtype=float32)
     """
     current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
     unknown = sorted(set(changes) - set(current))
@@ -462,11 +464,9 @@ def _repr(self: Any) -> str:
     spec = _spec(self)
     for f in dataclasses.fields(self):
         v = getattr(self, f.name)
-        if f.name in spec.numeric and not isinstance(v, jax.core.Tracer):
-            try:
+        if f.name in spec.numeric and not isinstance(v, Tracer):
+            with contextlib.suppress(Exception):  # placeholders inside JAX transformations
                 v = _to_python(v)
-            except Exception:  # placeholders inside JAX transformations
-                pass
         parts.append(f"{f.name}={v!r}")
     return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -476,7 +476,7 @@ def _repr(self: Any) -> str:
 
 def _mark_plain_fields(cls: type) -> None:
     """Refuses defaults that cannot be numeric leaves unless marked static."""
-    for name in cls.__dict__.get("__annotations__", {}):
+    for name in inspect.get_annotations(cls):
         default = cls.__dict__.get(name, dataclasses.MISSING)
         if isinstance(default, dataclasses.Field) or default is dataclasses.MISSING:
             continue
@@ -491,9 +491,7 @@ def _mark_plain_fields(cls: type) -> None:
 def _is_number_like(v: Any) -> bool:
     if isinstance(v, bool | str | bytes):
         return False
-    if isinstance(v, int | float | np.number | np.ndarray | jax.Array):
-        return True
-    return False
+    return isinstance(v, int | float | np.number | np.ndarray | jax.Array)
 
 
 def _resolve_hints(cls: type) -> dict[str, Any]:
@@ -516,7 +514,7 @@ def _validate(obj: Any, spec: _Spec) -> None:
 
 
 def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float]) -> Any:
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, Tracer):
         if not jnp.issubdtype(value.dtype, jnp.floating):
             raise TypeError(f"{where} must be a floating-point value; got a {value.dtype} tracer.")
         return value
@@ -535,7 +533,7 @@ def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float]) -> Any
         arr = jnp.asarray(value)
     else:  # Python numbers and integer arrays become JAX's default float dtype
         arr = jnp.asarray(value, dtype=jnp.result_type(float))
-    host = np.asarray(arr, dtype=float)
+    host = np.asarray(value, dtype=float)  # the value as given, for messages
     if not np.all(np.isfinite(host)):
         raise ValueError(f"{where}={_show(host)} must be finite (no NaN or inf).")
     _check_bounds(where, host, bounds)
@@ -612,7 +610,9 @@ def _matches(value: Any, hint: Any) -> bool:
             return all(_matches(v, args[0]) for v in value)
         if args == ((),):
             return value == ()
-        return len(args) == len(value) and all(_matches(v, a) for v, a in zip(value, args))
+        return len(args) == len(value) and all(
+            _matches(v, a) for v, a in zip(value, args, strict=True)
+        )
     if hint is type(None) or hint is None:
         return value is None
     if hint is bool:
@@ -620,7 +620,9 @@ def _matches(value: Any, hint: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
     if hint is str:
         return isinstance(value, str)
     return True

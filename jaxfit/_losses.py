@@ -1,0 +1,386 @@
+"""Losses and metrics: each is a ``Metric``, a weighted mean over examples of ``(pred, y)``.
+
+Examples:
+  >>> import jax.numpy as jnp, jaxfit
+  >>> pred, y = jnp.array([[1.0], [3.0]]), jnp.array([0.0, 1.0])
+  >>> [float(m(pred, y)) for m in (jaxfit.mse, jaxfit.mae, jaxfit.huber)]
+  [2.5, 1.5, 1.0]
+  >>> float(jaxfit.mse(pred, y, weight=jnp.array([1, 0])))  # weight 0 drops an example
+  1.0
+  >>> float(jaxfit.r2(jnp.array([[1.0], [2.0], [4.0]]), jnp.array([1.0, 2.0, 3.0])))
+  0.5
+  >>> logits, labels = jnp.array([[2.0], [-1.0]]), jnp.array([1, 1])  # binary
+  >>> [round(float(m(logits, labels)), 4) for m in (jaxfit.binary_cross_entropy, jaxfit.accuracy)]
+  [0.7201, 0.5]
+  >>> logits, labels = jnp.array([[0.0, 1.0], [3.0, 1.0]]), jnp.array([1, 0])  # 2 classes
+  >>> [round(float(m(logits, labels)), 4) for m in (jaxfit.softmax_cross_entropy, jaxfit.accuracy)]
+  [0.2201, 1.0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.core import Tracer
+
+__all__ = [
+    "Metric",
+    "accuracy",
+    "binary_cross_entropy",
+    "check_targets",
+    "get_metric",
+    "huber",
+    "huber_loss",
+    "mae",
+    "mse",
+    "r2",
+    "softmax_cross_entropy",
+]
+
+_TARGETS = ("real", "binary", "class")
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A named loss or score ``fn(pred, y, weight) -> scalar``; hashable, static metadata.
+
+    ``pred`` is a model's output ``(n, k)``, ``weight`` non-negative weights ``(n,)``.
+    Built-ins return the weighted mean ``sum(w * l) / sum(w)`` of a per-example ``l`` (NaN
+    if ``sum(w) == 0``); weight 0 adds exactly 0, even to an inf or NaN loss, so weights
+    express cross-validation folds and padded minibatches exactly. Metrics compare by value
+    (``fn`` by identity): pass them to ``jit`` as static arguments.
+
+    Attributes:
+      name: a short name, used in results and by :func:`jaxfit.get_metric`.
+      fn: a pure, jittable function ``(pred, y, weight) -> scalar``.
+      target: the ``y`` it expects, checked by :func:`jaxfit.check_targets`: ``"real"``
+        (regression), ``"binary"`` (labels 0/1), ``"class"`` (integer labels) or ``None``.
+      greater_is_better: ``False`` for losses, ``True`` for scores such as accuracy.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxfit
+      >>> def max_error(pred, y, weight):
+      ...     return jnp.max(jnp.where(weight > 0, jnp.abs(pred[:, 0] - y), 0.0))
+      >>> metric = jaxfit.Metric("max_error", max_error, target="real")
+      >>> float(metric(jnp.array([[1.0], [3.0]]), jnp.array([0.0, 0.0])))
+      3.0
+    """
+
+    name: str
+    fn: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
+    target: Literal["real", "binary", "class"] | None = None
+    greater_is_better: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"Metric.name must be a non-empty str; got {self.name!r}.")
+        if not callable(self.fn):
+            raise TypeError(f"Metric.fn must be callable (pred, y, weight); got {self.fn!r}.")
+        if self.target is not None and self.target not in _TARGETS:
+            raise ValueError(f"Metric.target={self.target!r}; allowed: {_TARGETS} or None.")
+        if not isinstance(self.greater_is_better, bool):
+            raise TypeError(f"Metric.greater_is_better={self.greater_is_better!r}; need a bool.")
+
+    def __call__(self, pred: Any, y: Any, weight: Any = None) -> jax.Array:
+        """Returns the scalar metric of ``pred`` against ``y``; ``weight=None`` means ones."""
+        y = jnp.asarray(y)
+        weight = jnp.ones(y.shape[:1]) if weight is None else jnp.asarray(weight)
+        return self.fn(jnp.asarray(pred), y, weight)
+
+
+def _weighted_sum(values: jax.Array, weight: jax.Array, *, keepdims: bool = False) -> jax.Array:
+    """``sum_i w_i * values_i`` over axis 0, in at least float32."""
+    if weight.shape != values.shape[:1]:
+        raise ValueError(f"weight must have shape {values.shape[:1]}; got {weight.shape}.")
+    # At least float32: bf16 sums of weights stop being exact at 256.
+    values = values.astype(jnp.promote_types(values.dtype, jnp.float32))
+    w = weight.astype(values.dtype).reshape(weight.shape + (1,) * (values.ndim - 1))
+    # where, not w * values alone: 0 * inf = NaN would leak padded rows into the sum.
+    return jnp.sum(jnp.where(w != 0, w * values, 0), axis=0, keepdims=keepdims)
+
+
+def _weighted_mean(values: jax.Array, weight: jax.Array, *, keepdims: bool = False) -> jax.Array:
+    total = _weighted_sum(values, weight, keepdims=keepdims)
+    return total / jnp.sum(weight.astype(total.dtype))
+
+
+def _shape_error(needs: str, pred: jax.Array, y: jax.Array) -> ValueError:
+    return ValueError(f"{needs}; got pred {pred.shape} and y {y.shape}.")
+
+
+def _regression_pair(pred: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    if y.ndim == 1 and pred.ndim == 2 and pred.shape[1] == 1:
+        pred = pred[:, 0]
+    if pred.shape != y.shape or y.ndim not in (1, 2):
+        raise _shape_error("regression needs y (n,) and pred (n, 1), or both (n, k)", pred, y)
+    return pred, y
+
+
+def _pointwise(elementwise: Callable, pred: jax.Array, y: jax.Array, w: jax.Array) -> jax.Array:
+    """The weighted mean over examples of the mean over outputs of ``elementwise(pred - y)``."""
+    pred, y = _regression_pair(pred, y)
+    loss = elementwise(pred - y)
+    return _weighted_mean(jnp.mean(loss, axis=1) if loss.ndim == 2 else loss, w)
+
+
+def _binary_logits(pred: jax.Array, y: jax.Array) -> jax.Array:
+    if pred.ndim == 2 and pred.shape[1] == 1:
+        pred = pred[:, 0]
+    if pred.ndim != 1 or y.shape != pred.shape:
+        raise _shape_error("a binary metric needs logits pred (n, 1) or (n,), y (n,)", pred, y)
+    return pred
+
+
+def huber_loss(delta: float) -> Metric:
+    """The Huber loss: quadratic for errors up to ``delta``, linear beyond.
+
+    Per element, with ``e = pred - y``: ``0.5 * e**2`` if ``|e| <= delta``, else
+    ``delta * (|e| - 0.5 * delta)`` (``optax.huber_loss``); averaged over outputs, then
+    weighted over examples. ``delta`` is static, so each value compiles its own program;
+    equal deltas return the same ``Metric``, and ``huber_loss(1.0) is jaxfit.huber``.
+
+    Args:
+      delta: the threshold, a finite float ``> 0`` (else ``TypeError``/``ValueError``).
+
+    Returns:
+      A ``Metric`` with target ``"real"``.
+
+    References:
+      Huber (1964), Robust Estimation of a Location Parameter, Ann. Math. Statist. 35(1).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxfit
+      >>> loss = jaxfit.huber_loss(2.0)
+      >>> float(loss(jnp.array([[1.0], [5.0]]), jnp.array([0.0, 0.0])))  # (0.5 + 8) / 2
+      4.25
+      >>> loss is jaxfit.huber_loss(2)
+      True
+    """
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        raise TypeError(f"huber_loss: delta must be a Python float; got {delta!r:.80}.")
+    if not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"huber_loss: delta must be finite and > 0; got {delta!r}.")
+    return _huber_metric(float(delta))
+
+
+@functools.cache
+def _huber_metric(delta: float) -> Metric:
+    fn = functools.partial(_pointwise, functools.partial(optax.huber_loss, delta=delta))
+    return Metric("huber" if delta == 1.0 else f"huber(delta={delta!r})", fn, "real")
+
+
+def _binary_cross_entropy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    logits = _binary_logits(pred, y)
+    return _weighted_mean(optax.sigmoid_binary_cross_entropy(logits, y), weight)
+
+
+def _softmax_cross_entropy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    if pred.ndim != 2 or y.shape != pred.shape[:1]:
+        raise _shape_error("softmax_cross_entropy needs logits pred (n, k), y (n,)", pred, y)
+    if not jnp.issubdtype(y.dtype, jnp.integer):
+        raise TypeError(f"softmax_cross_entropy needs integer labels y; got dtype {y.dtype}.")
+    return _weighted_mean(optax.softmax_cross_entropy_with_integer_labels(pred, y), weight)
+
+
+def _accuracy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    if pred.ndim == 2 and pred.shape[1] > 1:
+        if y.shape != pred.shape[:1]:
+            raise _shape_error("accuracy needs logits pred (n, k), y (n,)", pred, y)
+        label = jnp.argmax(pred, axis=1)
+    else:
+        label = _binary_logits(pred, y) > 0
+    return _weighted_mean(label.astype(y.dtype) == y, weight)
+
+
+def _r2(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+    pred, y = _regression_pair(pred, y)
+    y = y.astype(jnp.promote_types(y.dtype, jnp.float32))
+    # Weighted means rather than sums (same ratio): sum(w) == 0 then gives NaN, not 1.0.
+    residual = _weighted_mean(jnp.square(y - pred), weight)
+    total = _weighted_mean(jnp.square(y - _weighted_mean(y, weight, keepdims=True)), weight)
+    # Rounding in the mean leaves a constant y a variance ~(eps * y)**2, not exactly 0.
+    noise = (8 * jnp.finfo(total.dtype).eps) ** 2 * _weighted_mean(jnp.square(y), weight)
+    constant = total <= noise
+    score = 1 - residual / jnp.where(constant, 1, total)
+    return jnp.mean(jnp.where(constant, jnp.where(residual == 0, 1.0, 0.0), score))
+
+
+mse = Metric("mse", functools.partial(_pointwise, jnp.square), "real")
+"""Mean squared error ``sum_i w_i * mean_j (pred_ij - y_ij)**2 / sum_i w_i``."""
+mae = Metric("mae", functools.partial(_pointwise, jnp.abs), "real")
+"""Mean absolute error ``sum_i w_i * mean_j |pred_ij - y_ij| / sum_i w_i``."""
+huber = _huber_metric(1.0)
+"""The Huber loss with ``delta=1.0``; see :func:`jaxfit.huber_loss`."""
+binary_cross_entropy = Metric("binary_cross_entropy", _binary_cross_entropy, "binary")
+"""Binary cross-entropy of labels ``y`` (n,) in {0, 1} given logits ``pred`` (n, 1).
+
+Per example ``-y * log(sigmoid(pred)) - (1 - y) * log(sigmoid(-pred))``, computed
+stably from the logits (``optax.sigmoid_binary_cross_entropy``).
+"""
+softmax_cross_entropy = Metric("softmax_cross_entropy", _softmax_cross_entropy, "class")
+"""Softmax cross-entropy of integer labels ``y`` (n,) in ``[0, k)`` given logits (n, k).
+
+Per example ``logsumexp(pred_i) - pred_i[y_i]``
+(``optax.softmax_cross_entropy_with_integer_labels``). Out-of-range labels give
+meaningless values under ``jit``: check them first with :func:`jaxfit.check_targets`.
+"""
+accuracy = Metric("accuracy", _accuracy, None, greater_is_better=True)
+"""Weighted fraction of correct labels, from binary or multi-class logits.
+
+The predicted label is ``pred > 0`` for one logit per example (``pred`` (n, 1) or
+(n,)) and ``argmax(pred)`` for ``k > 1`` logits. ``y`` (n,) holds integer or float
+labels (0/1 for binary).
+"""
+r2 = Metric("r2", _r2, "real", greater_is_better=True)
+"""Weighted coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs.
+
+Per output ``SS_res = sum w (y - pred)**2`` and ``SS_tot = sum w (y - ybar)**2``, with
+``ybar`` the weighted mean of ``y``. Like ``sklearn.metrics.r2_score`` (defaults), a
+constant output (variance at rounding level) scores 1.0 if predicted exactly, else 0.0.
+"""
+
+_REGISTRY = {
+    m.name: m for m in (mse, mae, huber, binary_cross_entropy, softmax_cross_entropy, accuracy, r2)
+}
+
+
+def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
+    """Resolves a metric name, a ``Metric`` or a plain callable to a ``Metric``.
+
+    A callable ``(pred, y, weight) -> scalar`` becomes a loss (target ``None``,
+    ``greater_is_better=False``) named by its ``__name__``. The same callable always gives
+    the same ``Metric`` object, so it never causes recompilation.
+
+    Args:
+      spec: ``"mse"``, ``"mae"``, ``"huber"``, ``"binary_cross_entropy"``,
+        ``"softmax_cross_entropy"``, ``"accuracy"`` or ``"r2"``; a ``Metric``; or a
+        hashable callable.
+
+    Returns:
+      The ``Metric``; raises ``ValueError`` for an unknown name, ``TypeError`` otherwise.
+
+    Examples:
+      >>> import jaxfit
+      >>> jaxfit.get_metric("mse") is jaxfit.mse
+      True
+      >>> def worst(pred, y, weight):
+      ...     return abs(pred[:, 0] - y).max()
+      >>> jaxfit.get_metric(worst).name, jaxfit.get_metric(worst) is jaxfit.get_metric(worst)
+      ('worst', True)
+    """
+    if isinstance(spec, Metric):
+        return spec
+    if isinstance(spec, str):
+        if spec not in _REGISTRY:
+            raise ValueError(
+                f"unknown metric {spec!r}; allowed names are {sorted(_REGISTRY)}, or pass a "
+                "jaxfit.Metric or a callable (pred, y, weight) -> scalar."
+            )
+        return _REGISTRY[spec]
+    if callable(spec):
+        try:
+            return _wrap_callable(spec)
+        except TypeError:  # functools.cache cannot key on an unhashable callable
+            raise TypeError(f"get_metric: a callable must be hashable; got {spec!r:.80}.") from None
+    raise TypeError(
+        "get_metric expects a metric name, a jaxfit.Metric or a callable (pred, y, weight) -> "
+        f"scalar; got {spec!r:.80} of type {type(spec).__name__}."
+    )
+
+
+@functools.cache
+def _wrap_callable(fn: Callable[..., Any]) -> Metric:
+    return Metric(getattr(fn, "__name__", None) or type(fn).__name__, fn)
+
+
+def check_targets(
+    metric: str | Metric | Callable[..., Any],
+    y: Any,
+    *,
+    arg: str = "y",
+    n_outputs: int | None = None,
+) -> None:
+    """Checks, eagerly on the host, that the targets ``y`` suit ``metric``.
+
+    Under ``jit`` wrong labels silently give wrong losses, so call it on the data first.
+    Target ``"real"`` needs finite floats of shape (n,) or (n, k); ``"binary"`` values 0
+    and 1 of shape (n,); ``"class"`` integer labels of shape (n,) in ``[0, n_outputs)``;
+    ``None`` is not checked. For a JAX tracer only the dtype and rank are checked.
+
+    Args:
+      metric: the metric, or anything :func:`jaxfit.get_metric` accepts.
+      y: the targets (a numpy or JAX array, or a nested list).
+      arg: the argument's name in error messages.
+      n_outputs: the model's output width ``k`` (``pred`` is ``(n, k)``), if known: the
+        number of classes, 1 for binary, the number of targets for regression.
+
+    Returns:
+      ``None``; the function only raises.
+
+    Raises:
+      TypeError: for a wrong dtype; ValueError for a wrong rank, values or ``n_outputs``.
+
+    Examples:
+      >>> import numpy as np, jaxfit
+      >>> jaxfit.check_targets("softmax_cross_entropy", np.array([0, 2, 1]), n_outputs=3)
+      >>> jaxfit.check_targets("mse", np.array([1, 2, 3]))  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      TypeError: y has dtype int64: integer labels for a regression loss ('mse'); cast to ...
+    """
+    metric = get_metric(metric)
+    if n_outputs is not None and (type(n_outputs) is not int or n_outputs < 1):
+        raise ValueError(f"n_outputs must be an int >= 1 or None; got {n_outputs!r}.")
+    name, target = metric.name, metric.target
+    if target is None:
+        return
+    concrete = not isinstance(y, Tracer)
+    y = np.asarray(y) if concrete else y
+    kind, shape = np.dtype(y.dtype).kind, tuple(y.shape)
+    if target == "real" and kind in "biu":
+        raise TypeError(
+            f"{arg} has dtype {y.dtype}: integer labels for a regression loss ({name!r}); cast "
+            "to float if you really mean regression on integers, or use a classification loss."
+        )
+    if target == "class" and kind not in "iu":
+        raise TypeError(
+            f"{arg} must hold integer class labels for {name!r}; got dtype {y.dtype}. Cast "
+            f"with {arg}.astype(int) if the values are whole numbers."
+        )
+    if kind not in "biuf":
+        raise TypeError(f"{arg} must be a real numeric array for {name!r}; got dtype {y.dtype}.")
+    if len(shape) not in ((1, 2) if target == "real" else (1,)):
+        hint = " (one-hot labels? pass y.argmax(axis=1))" if target == "class" else ""
+        allowed = "(n,) or (n, k)" if target == "real" else "(n,)"
+        raise ValueError(f"{arg} must have shape {allowed} for {name!r}; got {shape}{hint}.")
+    k = shape[1] if len(shape) == 2 else 1
+    if target != "class" and n_outputs not in (None, k):
+        raise ValueError(f"{name!r} needs n_outputs={k} for {arg} {shape}; got {n_outputs}.")
+    if target == "class" and n_outputs == 1:
+        raise ValueError(f"{name!r} with n_outputs=1 is always 0; use 'binary_cross_entropy'.")
+    if not concrete:
+        return
+    if target == "real" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{arg} contains NaN or infinite values.")
+    if target == "binary" and not np.all((y == 0) | (y == 1)):
+        bad = np.unique(y[(y != 0) & (y != 1)])[:5].tolist()
+        raise ValueError(
+            f"{arg} must contain only 0 and 1 for {name!r}; got also {bad}. For more classes "
+            "use 'softmax_cross_entropy' with labels 0..k-1."
+        )
+    if target == "class" and y.size and y.min() < 0:
+        raise ValueError(f"{arg} has negative class label {y.min()}; labels must be >= 0.")
+    if target == "class" and y.size and n_outputs is not None and y.max() >= n_outputs:
+        raise ValueError(
+            f"{arg} has class label {y.max()} but the model has n_outputs={n_outputs}; labels "
+            f"must be in [0, {n_outputs})."
+        )

@@ -1,0 +1,315 @@
+"""Optimizers and schedules: optax conformance, vmap over hyperparameters, no retracing."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import jaxfit
+from jaxfit._config import OPTIMIZERS, SCHEDULES
+from jaxfit._optim import make_optimizer, make_schedule
+
+STEPS = 8
+X = np.array([[1.0, 2.0, 0.5], [-1.0, 0.3, 2.0], [0.2, -0.7, 1.1], [1.5, 0.1, -0.4]])
+Y = np.array([[1.0, 0.0], [0.5, -1.0], [0.0, 2.0], [-1.0, 0.3]])
+
+
+def init_params(dtype=jnp.float32):
+    return {
+        "w": jnp.asarray(np.linspace(-0.5, 0.5, 6).reshape(3, 2), dtype),
+        "b": jnp.asarray([0.1, -0.2], dtype),
+    }
+
+
+def loss(params):
+    pred = jnp.asarray(X, params["w"].dtype) @ params["w"] + params["b"][None, :]
+    return jnp.mean((pred - jnp.asarray(Y, params["w"].dtype)) ** 2)
+
+
+def run(opt, params, steps=STEPS, grad_fn=None):
+    """``steps`` updates with ``opt`` in a ``lax.scan``; returns the final params."""
+    grad_fn = grad_fn or jax.grad(loss)
+
+    def step(carry, _):
+        params, state = carry
+        updates, state = opt.update(grad_fn(params), state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    (params, _), _ = jax.lax.scan(step, (params, opt.init(params)), length=steps)
+    return params
+
+
+def train(hp, params):
+    return run(make_optimizer(hp), params)
+
+
+def assert_trees_close(a, b, rtol=1e-6, atol=1e-7):
+    jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=rtol, atol=atol), a, b)
+
+
+HP = dict(learning_rate=0.05, momentum=0.8, b1=0.85, b2=0.99, eps=1e-6, decay=0.95)
+OPTAX = {
+    "sgd": lambda h: optax.sgd(h["learning_rate"]),
+    "momentum": lambda h: optax.sgd(h["learning_rate"], h["momentum"]),
+    "nesterov": lambda h: optax.sgd(h["learning_rate"], h["momentum"], nesterov=True),
+    "adam": lambda h: optax.adam(h["learning_rate"], h["b1"], h["b2"], h["eps"]),
+    "adamw": lambda h: optax.adamw(
+        h["learning_rate"], h["b1"], h["b2"], h["eps"], weight_decay=0.0
+    ),
+    "rmsprop": lambda h: optax.rmsprop(h["learning_rate"], h["decay"], h["eps"]),
+    "adagrad": lambda h: optax.adagrad(h["learning_rate"], eps=h["eps"]),
+}
+
+
+def test_registry_is_covered():
+    assert set(OPTAX) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_matches_optax_alias_without_weight_decay(name):
+    hp = jaxfit.Hyperparams(optimizer=name, **HP)
+    ours = jax.jit(train)(hp, init_params())
+    theirs = jax.jit(lambda p: run(OPTAX[name](HP), p))(init_params())
+    assert_trees_close(ours, theirs)
+    assert not np.allclose(ours["w"], init_params()["w"])  # it did move
+
+
+def test_adamw_decay_is_decoupled_and_masked_like_optax():
+    hp = jaxfit.Hyperparams(optimizer="adamw", weight_decay=0.3, **HP)
+    theirs = optax.adamw(
+        HP["learning_rate"], HP["b1"], HP["b2"], HP["eps"], weight_decay=0.3,
+        mask={"w": True, "b": False},
+    )  # fmt: skip
+    ours = jax.jit(train)(hp, init_params())
+    assert_trees_close(ours, jax.jit(lambda p: run(theirs, p))(init_params()))
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_coupled_weight_decay_is_added_to_weight_gradients(name):
+    wd = 0.3
+
+    def decayed_grad(params):  # grads + wd * W, for weight matrices only
+        g = jax.grad(loss)(params)
+        return {"w": g["w"] + wd * params["w"], "b": g["b"]}
+
+    hp = jaxfit.Hyperparams(optimizer=name, weight_decay=wd, **HP)
+    theirs = jax.jit(lambda p: run(OPTAX[name](HP), p, grad_fn=decayed_grad))(init_params())
+    ours = jax.jit(train)(hp, init_params())
+    assert_trees_close(ours, theirs)
+    without = jax.jit(train)(hp.replace(weight_decay=0.0), init_params())
+    assert not np.allclose(ours["w"], without["w"])
+    assert np.linalg.norm(ours["w"]) < np.linalg.norm(without["w"])
+
+
+# ----------------------------------------------------------------------------- schedules
+
+
+@jax.jit
+def schedule_at(hp, ts):
+    """The schedule at steps ``ts``; compiles once per static part of ``hp``."""
+    return jax.vmap(make_schedule(hp))(ts)
+
+
+def schedule_values(hp, ts):
+    return np.asarray(schedule_at(hp, jnp.asarray(ts, jnp.int32)))
+
+
+TS = jnp.arange(80)  # past the end of every schedule below
+
+
+def check_schedule(hp, reference):
+    expected = np.asarray(jax.vmap(reference)(TS))
+    lr = float(hp.learning_rate)
+    np.testing.assert_allclose(schedule_values(hp, TS), expected, rtol=2e-5, atol=1e-6 * lr)
+
+
+lrs = st.floats(1e-4, 2.0)
+factors = st.floats(0.0, 1.0)
+rates = st.floats(0.01, 1.5)
+steps = st.sampled_from([1, 2, 9, 60])  # static: each value compiles
+
+
+@settings(max_examples=10, deadline=None)
+@given(lr=lrs, end=factors, n=steps)
+def test_cosine_matches_optax(lr, end, n):
+    hp = jaxfit.Hyperparams(learning_rate=lr, end_factor=end, schedule="cosine", steps=n)
+    check_schedule(hp, optax.cosine_decay_schedule(lr, n, alpha=end))
+
+
+@settings(max_examples=10, deadline=None)
+@given(lr=lrs, end=factors, n=steps.filter(lambda n: n > 1), data=st.data())
+def test_warmup_cosine_matches_optax(lr, end, n, data):
+    w = data.draw(st.integers(0, n - 1), label="warmup_steps")
+    hp = jaxfit.Hyperparams(
+        learning_rate=lr, end_factor=end, warmup_steps=w, schedule="warmup_cosine", steps=n
+    )
+    check_schedule(hp, optax.warmup_cosine_decay_schedule(0.0, lr, w, n, end * lr))
+
+
+@settings(max_examples=10, deadline=None)
+@given(lr=lrs, rate=rates, n=steps)
+def test_exponential_matches_optax(lr, rate, n):
+    hp = jaxfit.Hyperparams(learning_rate=lr, decay_rate=rate, schedule="exponential", steps=n)
+    check_schedule(hp, optax.exponential_decay(lr, n, rate))
+    np.testing.assert_allclose(schedule_values(hp, [n]), [rate * lr], rtol=1e-5)
+
+
+@settings(max_examples=10, deadline=None)
+@given(lr=lrs, rate=rates, every=st.integers(1, 20))
+def test_step_matches_optax(lr, rate, every):
+    hp = jaxfit.Hyperparams(
+        learning_rate=lr, decay_rate=rate, decay_every=every, schedule="step", steps=50
+    )
+    check_schedule(hp, optax.exponential_decay(lr, every, rate, staircase=True))
+
+
+def test_constant_schedule():
+    hp = jaxfit.Hyperparams(learning_rate=0.3, schedule="constant", steps=5)
+    np.testing.assert_allclose(schedule_values(hp, range(8)), np.full(8, 0.3), rtol=1e-7)
+
+
+@pytest.mark.parametrize("warmup", [0.0, 2.5, 10.0, 25.0])
+def test_warmup_cosine_with_traced_warmup(warmup):
+    """Fractional, zero and too-long warm-ups work when warmup_steps is a tracer."""
+    hp = jaxfit.Hyperparams(learning_rate=2.0, end_factor=0.1, schedule="warmup_cosine", steps=10)
+    ts = jnp.arange(15)
+
+    def values_at(w):
+        return jax.vmap(make_schedule(with_warmup(hp, w)))(ts)
+
+    values = np.asarray(jax.jit(values_at)(jnp.float32(warmup)))
+    grad = jax.jit(jax.grad(lambda w: jnp.sum(values_at(w))))(jnp.float32(warmup))
+    assert np.all(np.isfinite(values)) and np.isfinite(grad)
+    t = np.arange(15.0)
+    rising = t < warmup  # a warm-up longer than the run (25 > 10) never decays
+    np.testing.assert_allclose(values[rising], 2.0 * t[rising] / warmup, rtol=1e-6)
+    if warmup < 10:
+        assert values[0] == pytest.approx(0.0 if warmup > 0 else 2.0)
+        assert values[int(np.ceil(warmup))] <= 2.0
+        np.testing.assert_allclose(values[10:], 0.2, rtol=1e-6)
+
+
+def with_warmup(hp, w):
+    """``hp`` with a (possibly traced) warmup_steps leaf, bypassing validation."""
+    leaves, treedef = jax.tree.flatten(hp)
+    names = jaxfit.numeric_fields(hp)
+    leaves[names.index("warmup_steps")] = w
+    return jax.tree.unflatten(treedef, leaves)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_schedule_runs_under_vmap_over_hyperparameters(schedule):
+    hps = jaxfit.stack(
+        [jaxfit.Hyperparams(learning_rate=lr, schedule=schedule, steps=10) for lr in (0.1, 0.4)]
+    )
+    out = jax.vmap(lambda hp: make_schedule(hp)(jnp.int32(3)))(hps)
+    singles = [make_schedule(h)(jnp.int32(3)) for h in jaxfit.unstack(hps)]
+    np.testing.assert_allclose(out, singles, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- batching
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_vmap_over_hyperparameters_equals_each_alone(name):
+    settings_ = [
+        dict(learning_rate=0.01, momentum=0.5, b1=0.8, weight_decay=0.0),
+        dict(learning_rate=0.05, momentum=0.9, b1=0.9, weight_decay=0.1),
+        dict(learning_rate=0.2, momentum=0.0, b1=0.5, weight_decay=0.01),
+    ]
+    hps = [
+        jaxfit.Hyperparams(optimizer=name, schedule="cosine", steps=STEPS, **s) for s in settings_
+    ]
+    batched = jax.jit(jax.vmap(train, in_axes=(0, None)))(jaxfit.stack(hps), init_params())
+    for i, hp in enumerate(hps):
+        alone = jax.jit(train)(hp, init_params())
+        assert_trees_close(jax.tree.map(lambda x, i=i: x[i], batched), alone, rtol=1e-5)
+
+
+def test_new_learning_rates_do_not_retrace_but_a_new_optimizer_does():
+    traces = 0
+
+    def counted(hp, params):
+        nonlocal traces
+        traces += 1
+        return train(hp, params)
+
+    jitted = jax.jit(counted)
+    for lr in (0.1, 0.2, 0.3):
+        jitted(jaxfit.Hyperparams(learning_rate=lr, weight_decay=lr / 10), init_params())
+    assert traces == 1
+    jitted(jaxfit.Hyperparams(learning_rate=0.1, optimizer="sgd"), init_params())
+    assert traces == 2
+    jitted(jaxfit.Hyperparams(learning_rate=0.5, optimizer="sgd"), init_params())
+    assert traces == 2
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def state_dtypes(hp, params):
+    """The float dtypes of one update's state and updates (traced only, not compiled)."""
+
+    def one_update(params):
+        opt = make_optimizer(hp)
+        state = opt.init(params)
+        updates, new_state = opt.update(jax.grad(loss)(params), state, params)
+        return state, new_state, updates
+
+    state, new_state, updates = jax.eval_shape(one_update, params)
+
+    def float_dtypes(tree):
+        return {x.dtype for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)}
+
+    assert jax.tree.map(lambda x: x.dtype, new_state) == jax.tree.map(lambda x: x.dtype, state)
+    return float_dtypes(new_state) | float_dtypes(updates)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_float32_state_stays_float32(name):
+    hp = jaxfit.Hyperparams(optimizer=name, schedule="warmup_cosine", warmup_steps=2)
+    assert state_dtypes(hp, init_params()) <= {jnp.dtype("float32")}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_float64_state_stays_float64_under_x64(name):
+    with jax.enable_x64(True):
+        hp = jaxfit.Hyperparams(optimizer=name, schedule="exponential", weight_decay=0.1)
+        assert hp.learning_rate.dtype == jnp.float64
+        assert state_dtypes(hp, init_params(jnp.float64)) <= {jnp.dtype("float64")}
+        # float64 hyperparameters must not promote a float32 model's state or updates
+        assert state_dtypes(hp, init_params(jnp.float32)) <= {jnp.dtype("float32")}
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@jaxfit.hyperparams
+class Minimal:
+    learning_rate: float = 0.1
+    optimizer: str = jaxfit.static("sgd")
+    schedule: str = jaxfit.static("constant")
+
+
+def test_missing_field_names_it_and_suggests_subclassing():
+    with pytest.raises(TypeError, match=r"weight_decay.*Subclass jaxfit\.Hyperparams"):
+        make_optimizer(Minimal())
+    with pytest.raises(TypeError, match=r"'cosine' schedule.*\['steps', 'end_factor'\]"):
+        make_schedule(Minimal(schedule="cosine"))
+
+
+@jaxfit.hyperparams
+class Custom(jaxfit.Hyperparams):
+    def __check_init__(self) -> None:  # skip the standard name checks
+        pass
+
+
+def test_unknown_names_are_rejected():
+    with pytest.raises(ValueError, match=r"hp.optimizer='lbfgs' is not supported.*'adagrad'"):
+        make_optimizer(Custom(optimizer="lbfgs"))
+    with pytest.raises(ValueError, match=r"hp.schedule='linear' is not supported"):
+        make_optimizer(Custom(schedule="linear"))
+    with pytest.raises(ValueError, match=r"hp.steps=0"):
+        make_schedule(Custom(schedule="cosine", steps=0))
