@@ -157,23 +157,48 @@ def fit(
       (False, (200,))
     """
     _check_hp(hp)
-    spec = _spec(model, loss, optimizer, explode_factor)
     key = _check_key(key)
+    setup = prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
+    plan = setup.plan_for(hp)
+    return _fit_compiled(plan, hp, key, setup.train, setup.valid)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """Validated inputs shared by every setting of a fit or a sweep."""
+
+    spec: _Spec
+    train: Dataset
+    valid: Dataset | None
+    metrics: tuple[Metric, ...]
+    eval_every: int | None
+
+    def plan_for(self, hp: Any) -> _Plan:
+        """The static plan of one setting (its steps decide the default ``eval_every``)."""
+        steps = _steps(hp)
+        _check_batch_size(hp)
+        every = self.eval_every
+        if every is None and self.valid is not None:
+            every = max(1, steps // 100)
+        return _Plan(self.spec, self.metrics, every)
+
+
+def prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Setup:
+    """Checks everything but the hyperparameters, eagerly, before anything compiles."""
+    spec = _spec(model, loss, optimizer, explode_factor)
     train = validate_inputs(spec, data, "data")
     valid = validate_inputs(spec, val, "val") if val is not None else None
+    if isinstance(metrics, str | Metric) or not isinstance(metrics, Sequence):
+        raise TypeError(f"metrics must be a list of metric names or Metrics; got {metrics!r:.80}.")
     metric_objs = tuple(get_metric(m) for m in metrics)
     for m in metric_objs:
         check_targets(m, train.y, arg="data y")
-    steps = _steps(hp)
-    if eval_every is None:
-        eval_every = max(1, steps // 100) if valid is not None else None
-    elif isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
-        raise ValueError(f"eval_every must be a positive int; got {eval_every!r}.")
-    elif valid is None:
-        raise ValueError("eval_every was given but there is no validation set (val=None).")
-    _check_batch_size(hp, train)
-    plan = _Plan(spec, metric_objs, eval_every)
-    return _fit_compiled(plan, hp, key, train, valid)
+    if eval_every is not None:
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ValueError(f"eval_every must be a positive int; got {eval_every!r}.")
+        if valid is None:
+            raise ValueError("eval_every was given but there is no validation set (val=None).")
+    return Setup(spec, train, valid, metric_objs, eval_every)
 
 
 def _steps(hp: Any) -> int:
@@ -186,7 +211,7 @@ def _steps(hp: Any) -> int:
     return steps
 
 
-def _check_batch_size(hp: Any, train: Dataset) -> None:
+def _check_batch_size(hp: Any) -> None:
     bs = getattr(hp, "batch_size", None)
     if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
         raise ValueError(
