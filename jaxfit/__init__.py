@@ -45,6 +45,11 @@ from ._models import (
     softmax_regression as softmax_regression,
 )
 from ._optim import make_optimizer as make_optimizer, make_schedule as make_schedule
+from ._results import (
+    GroupInfo as GroupInfo,
+    SweepDiverged as SweepDiverged,
+    SweepResult as SweepResult,
+)
 from ._space import (
     Space as Space,
     choice as choice,
@@ -56,6 +61,7 @@ from ._space import (
     uniform as uniform,
     zipped as zipped,
 )
+from ._sweep import sweep as sweep
 from ._train import (
     CAUSES as CAUSES,
     StepMetrics as StepMetrics,
@@ -78,11 +84,14 @@ __all__ = [
     "SCHEDULES",
     "Dataset",
     "FitResult",
+    "GroupInfo",
     "Hyperparams",
     "Metric",
     "Model",
     "Space",
     "StepMetrics",
+    "SweepDiverged",
+    "SweepResult",
     "TrainState",
     "__version__",
     "accuracy",
@@ -123,6 +132,7 @@ __all__ = [
     "static",
     "static_fields",
     "static_key",
+    "sweep",
     "to_dict",
     "uniform",
     "unstack",

@@ -10,3 +10,8 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 @pytest.fixture
 def key():
     return jax.random.key(0)
+
+
+# Four CPU devices, so that sharded sweeps are exercised on any machine (STYLE.md §7).
+# Must run before JAX initialises its backends; plain fits still use one device.
+jax.config.update("jax_num_cpu_devices", 4)

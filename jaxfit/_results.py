@@ -1,0 +1,503 @@
+"""``SweepResult``: the frozen, host-side outcome of a sweep over settings and seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._hyperparams import numeric_fields
+from ._results_check import check_group, check_result, checked_index, is_int
+from ._results_views import no_ranking_text, records, summary_text
+from ._serialize import from_files, to_files, write_dir
+from ._train import CAUSES
+
+__all__ = ["GroupInfo", "SweepDiverged", "SweepResult"]
+
+
+class SweepDiverged(RuntimeError):
+    """Raised by :meth:`SweepResult.best` when no setting can be ranked.
+
+    A setting is ranked only if none of its seeds diverged and its mean score is finite.
+    When no setting qualifies there is no "best" to report; the message counts the
+    diverged settings by cause (``"nan"``, ``"inf"``, ``"explode"``) and suggests a fix.
+
+    Examples:
+      >>> import jaxfit
+      >>> r = jaxfit._results._example(learning_rates=(10.0, 20.0))  # both diverge
+      >>> try:
+      ...     r.best()
+      ... except jaxfit.SweepDiverged as e:
+      ...     print(str(e)[:40])
+      all 2 settings diverged (explode: 2); lo
+    """
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GroupInfo:
+    """One group of settings sharing their static fields, run as one compiled program.
+
+    Attributes:
+      static_key: the group's :func:`jaxfit.static_key`.
+      indices: ``(n_g,)`` int, the group's setting indices into ``0 .. N-1``.
+      compile_s: seconds spent compiling (probe and final program).
+      run_s: seconds spent running, compilation excluded.
+      chunk_size: rows (setting x seed pairs) per compiled call (0 if every row was
+        resumed from a checkpoint).
+      n_chunks: the number of compiled calls this run made (0 if all were resumed).
+      bytes_per_row: XLA's memory estimate per extra row on a device, or ``None`` if
+        unknown (no memory probe ran).
+      bytes_per_chunk: XLA's memory estimate of one call on one device (temporaries,
+        arguments and outputs), or ``None`` if unknown.
+
+    Examples:
+      >>> import numpy as np, jaxfit
+      >>> key = ("Hyperparams", (("steps", 50),))
+      >>> g = jaxfit.GroupInfo(key, np.arange(4), 1.5, 0.2, 8, 1, None)
+      >>> g.indices.tolist(), g.n_chunks
+      ([0, 1, 2, 3], 1)
+    """
+
+    static_key: tuple
+    indices: np.ndarray
+    compile_s: float
+    run_s: float
+    chunk_size: int
+    n_chunks: int
+    bytes_per_row: float | None
+    bytes_per_chunk: float | None = None
+
+    def __post_init__(self) -> None:
+        check_group(self)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class SweepResult:
+    """The result of a sweep: ``N`` hyperparameter settings, each trained with ``S`` seeds.
+
+    Everything is host numpy, indexed ``[setting, seed]``. A seed *diverged* when its loss
+    or a gradient became non-finite or exploded; its final metrics are those of the last
+    parameters before that step. Ranking (:meth:`ranking`, :meth:`best`) skips every setting
+    with *any* diverged seed, so a lucky seed cannot make an unstable setting "best".
+
+    Attributes:
+      hyperparams: ``N`` dicts, every field of each setting as a plain Python value.
+      varied: the field names the search space varied.
+      seeds: ``S``, the seeds per setting.
+      metrics: name -> ``(N, S)`` float final metrics (``"train_loss"``, ``"val_loss"``, ...).
+      greater_is_better: name -> direction, for every metric.
+      diverged: ``(N, S)`` bool.
+      diverged_step: ``(N, S)`` int, the step of divergence or -1.
+      cause: ``(N, S)`` int, an index into ``jaxfit.CAUSES``.
+      train_curves: ``(N, S, T)`` per-step training loss, NaN-padded to the longest run.
+      val_curves: ``(N, S, V)`` validation loss, NaN-padded (``V`` may be 0).
+      val_steps: per setting, the steps at which ``val_curves`` were taken.
+      group_params: per group (aligned with ``groups``), a pytree of arrays with leading
+        axes ``(n_g, S)``; ``None`` if parameters were not kept. Read one setting's with
+        :meth:`params` (the method owns the name ``params``).
+      groups: the static-structure groups, one compiled program each.
+      info: JSON-able run information (versions, devices, root seed, wall seconds).
+      base: the base hyperparameter instance; kept in memory only, never saved.
+
+    Raises:
+      ValueError: when shapes disagree, ``groups`` do not partition the settings or the
+        divergence fields contradict each other.
+      TypeError: for fields of the wrong kind.
+
+    Examples:
+      >>> import numpy as np, jaxfit
+      >>> n, s = 2, 1
+      >>> r = jaxfit.SweepResult(
+      ...     hyperparams=({"learning_rate": 0.1}, {"learning_rate": 1.0}),
+      ...     varied=("learning_rate",), seeds=s,
+      ...     metrics={"train_loss": np.array([[0.3], [0.1]])},
+      ...     greater_is_better={"train_loss": False},
+      ...     diverged=np.zeros((n, s), bool), diverged_step=np.full((n, s), -1),
+      ...     cause=np.zeros((n, s), int), train_curves=np.zeros((n, s, 0)),
+      ...     val_curves=np.zeros((n, s, 0)), val_steps=((), ()), group_params=None,
+      ...     groups=(jaxfit.GroupInfo(("Hyperparams", ()), np.arange(n), 0.0, 0.0, 2, 1, None),),
+      ...     info={})
+      >>> r.ranking().tolist(), len(r)
+      ([1, 0], 2)
+    """
+
+    hyperparams: tuple[dict[str, Any], ...]
+    varied: tuple[str, ...]
+    seeds: int
+    metrics: dict[str, np.ndarray]
+    greater_is_better: dict[str, bool]
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    cause: np.ndarray
+    train_curves: np.ndarray
+    val_curves: np.ndarray
+    val_steps: tuple[tuple[int, ...], ...]
+    group_params: tuple[Any, ...] | None
+    groups: tuple[GroupInfo, ...]
+    info: dict[str, Any]
+    base: Any = None
+
+    def __post_init__(self) -> None:
+        check_result(self, GroupInfo)
+
+    def __len__(self) -> int:
+        return len(self.hyperparams)
+
+    def __repr__(self) -> str:
+        n_div = int(self.diverged.any(axis=1).sum())
+        return (
+            f"SweepResult({len(self)} settings x {self.seeds} seeds, metrics="
+            f"{list(self.metrics)}, {len(self.groups)} group(s), {n_div} diverged)"
+        )
+
+    @property
+    def n_settings(self) -> int:
+        """``N``, the number of settings (also ``len(result)``)."""
+        return len(self.hyperparams)
+
+    @property
+    def n_seeds(self) -> int:
+        """``S``, the number of seeds per setting."""
+        return self.seeds
+
+    def mean(self, metric: str) -> np.ndarray:
+        """Mean of a metric over seeds, ``(N,)``; NaN for a setting with any NaN seed.
+
+        Diverged seeds count too (their metrics are those before divergence), so the mean
+        of a diverged setting is shown but never ranked.
+
+        Args:
+          metric: a metric name (a key of ``metrics``).
+
+        Returns:
+          The float array of per-setting means.
+
+        Examples:
+          >>> import jaxfit
+          >>> jaxfit._results._example().mean("val_loss").round(3).tolist()
+          [0.465, 0.26, nan, 0.015]
+        """
+        return self.metrics[self._metric(metric)].mean(axis=1)
+
+    def std(self, metric: str) -> np.ndarray:
+        """Standard deviation of a metric over seeds, ``(N,)``.
+
+        The sample standard deviation (``ddof=1``) when ``S > 1``; 0 for a single seed.
+
+        Args:
+          metric: a metric name (a key of ``metrics``).
+
+        Returns:
+          The float array of per-setting standard deviations.
+
+        Examples:
+          >>> import jaxfit
+          >>> jaxfit._results._example().std("val_loss").round(4).tolist()
+          [0.0141, 0.0141, nan, 0.0141]
+        """
+        return self.metrics[self._metric(metric)].std(axis=1, ddof=1 if self.seeds > 1 else 0)
+
+    def ranking(self, metric: str | None = None) -> np.ndarray:
+        """Setting indices, best first, by mean metric over seeds.
+
+        Settings with any diverged seed or a non-finite mean are left out. Ties keep index
+        order.
+
+        Args:
+          metric: the metric to rank by; default ``"val_loss"`` if present, else
+            ``"train_loss"``. Its direction comes from ``greater_is_better``.
+
+        Returns:
+          An int array of setting indices (possibly empty).
+
+        Raises:
+          ValueError: for an unknown metric.
+
+        Examples:
+          >>> import jaxfit
+          >>> jaxfit._results._example().ranking().tolist()  # 2 and 3 diverged
+          [1, 0]
+        """
+        name = self._metric(metric)
+        score = self.mean(name)
+        ok = np.flatnonzero(~self.diverged.any(axis=1) & np.isfinite(score))
+        key = -score[ok] if self.greater_is_better[name] else score[ok]
+        return ok[np.argsort(key, kind="stable")]
+
+    def best(self, k: int = 1, metric: str | None = None) -> list[dict[str, Any]]:
+        """The ``k`` best settings (fewer if fewer are ranked), as plain dicts.
+
+        Args:
+          k: how many settings to return (>= 1).
+          metric: the metric to rank by (see :meth:`ranking`).
+
+        Returns:
+          A list, best first, of ``{"index", "varied", "hyperparams", "metric", "mean",
+          "std", "seeds"}``: the setting index, its varied fields, all its fields, the
+          metric's name, its mean and standard deviation over seeds, and per-seed values.
+
+        Raises:
+          SweepDiverged: when no setting can be ranked (all diverged or non-finite).
+          ValueError: for ``k < 1`` or an unknown metric.
+
+        Examples:
+          >>> import jaxfit
+          >>> top = jaxfit._results._example().best()[0]
+          >>> top["index"], top["varied"], round(top["mean"], 3)
+          (1, {'learning_rate': 0.1}, 0.26)
+        """
+        if not is_int(k) or k < 1:
+            raise ValueError(f"best: k={k!r} must be an int >= 1.")
+        name = self._metric(metric)
+        order = self.ranking(name)
+        if order.size == 0:
+            raise SweepDiverged(no_ranking_text(self, name))
+        mean, std = self.mean(name), self.std(name)
+        return [
+            {
+                "index": int(i),
+                "varied": {f: self.hyperparams[i][f] for f in self.varied},
+                "hyperparams": dict(self.hyperparams[i]),
+                "metric": name,
+                "mean": float(mean[i]),
+                "std": float(std[i]),
+                "seeds": [float(v) for v in self.metrics[name][i]],
+            }
+            for i in order[:k]
+        ]
+
+    def params(self, index: int, seed: int = 0) -> Any:
+        """One setting's trained parameters for one seed, as an unbatched tree of jax arrays.
+
+        Args:
+          index: the setting index (negative counts from the end).
+          seed: the seed index in ``0 .. S-1``.
+
+        Returns:
+          The parameter pytree, ready for :func:`jaxfit.predict`.
+
+        Raises:
+          ValueError: if the sweep did not keep parameters.
+          IndexError: for an index or seed out of range.
+
+        Examples:
+          >>> import jax.numpy as jnp, jaxfit
+          >>> r = jaxfit._results._example()
+          >>> p = r.params(1, seed=0)
+          >>> jaxfit.predict(jaxfit.linear(), p, jnp.array([1.0]), r.hp(1)).shape
+          (1, 1)
+        """
+        if self.group_params is None:
+            raise ValueError(
+                "this SweepResult has no parameters (the sweep did not keep them); rerun the "
+                "sweep keeping parameters, or refit the chosen setting with jaxfit.fit."
+            )
+        i = self._index(index)
+        s = checked_index("seed", seed, self.seeds)
+        g = next(g for g, grp in enumerate(self.groups) if i in grp.indices)
+        pos = int(np.flatnonzero(self.groups[g].indices == i)[0])
+        return jax.tree.map(lambda a: jnp.asarray(a[pos, s]), self.group_params[g])
+
+    def hp(self, index: int) -> Any:
+        """One setting's hyperparameter instance: ``base.replace(**hyperparams[index])``.
+
+        Args:
+          index: the setting index (negative counts from the end).
+
+        Returns:
+          An instance of the base hyperparameter class.
+
+        Raises:
+          ValueError: if there is no ``base`` (a loaded result without ``base=``).
+          IndexError: for an index out of range.
+
+        Examples:
+          >>> import jaxfit
+          >>> jaxfit._results._example().hp(1).learning_rate
+          Array(0.1, dtype=float32)
+        """
+        i = self._index(index)
+        if self.base is None:
+            raise ValueError(
+                "this SweepResult has no base hyperparameters (a saved result does not store "
+                "them); pass the instance the sweep started from: "
+                "SweepResult.load(path, base=jaxfit.Hyperparams(...))."
+            )
+        numeric = set(numeric_fields(self.base))
+        values = {  # a vector-valued numeric field comes back from to_dict as a list
+            k: np.asarray(v) if k in numeric and isinstance(v, list) else v
+            for k, v in self.hyperparams[i].items()
+        }
+        return self.base.replace(**values)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain, JSON-able dict per (setting, seed), settings outer, seeds inner.
+
+        Returns:
+          ``N * S`` dicts ``{"setting", "seed", <every field>, <every metric>, "diverged",
+          "diverged_step", "cause"}`` with Python values; ``cause`` is its name.
+
+        Raises:
+          ValueError: if a field or metric name clashes with another key.
+
+        Examples:
+          >>> import jaxfit
+          >>> rec = jaxfit._results._example().to_records()[5]
+          >>> rec["setting"], rec["seed"], rec["cause"], rec["diverged_step"]
+          (2, 1, 'nan', 40)
+        """
+        return records(self)
+
+    def to_pandas(self) -> Any:
+        """The records of :meth:`to_records` as a ``pandas.DataFrame``.
+
+        Returns:
+          A DataFrame with ``N * S`` rows.
+
+        Raises:
+          ImportError: if pandas is not installed.
+
+        Examples:
+          >>> import jaxfit
+          >>> df = jaxfit._results._example().to_pandas()
+          >>> df.shape[0], int((df["cause"] == "explode").sum())
+          (8, 2)
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError(
+                'SweepResult.to_pandas needs pandas: pip install "jaxfit[pandas]"'
+            ) from e
+        return pd.DataFrame.from_records(records(self))
+
+    def summary(self, k: int = 10, metric: str | None = None) -> str:
+        """A readable table of the ``k`` best settings, divergence counts and compile times.
+
+        Args:
+          k: how many ranked settings to show (>= 1).
+          metric: the metric to rank by (see :meth:`ranking`).
+
+        Returns:
+          A multi-line string; when nothing can be ranked it says so instead of raising.
+
+        Examples:
+          >>> import jaxfit
+          >>> print(jaxfit._results._example().summary())
+          4 settings x 2 seeds, ranked by val_loss (lower is better)
+          rank  setting  learning_rate         val_loss
+             1        1            0.1    0.26 ± 0.014
+             2        0           0.01  0.4645 ± 0.014
+          diverged: 2 of 4 settings (nan: 1, explode: 1)
+          group 0: 4 settings, compile 1.50 s, run 0.20 s, 1 chunk(s) of 8 rows
+        """
+        if not is_int(k) or k < 1:
+            raise ValueError(f"summary: k={k!r} must be an int >= 1.")
+        return summary_text(self, k, self._metric(metric))
+
+    def save(self, path: str | os.PathLike, *, params: bool = True) -> None:
+        """Saves the result into directory ``path``, atomically and without pickle.
+
+        Writes ``result.json`` (settings, names, group metadata, ``info``, the parameter tree
+        structure) and ``arrays.npz`` (every array, dtypes kept) into a temporary sibling
+        directory, then renames it onto ``path``. An earlier saved result at ``path`` is
+        replaced; any other existing file or directory is refused. Missing parent directories
+        are created. ``base`` is not saved.
+
+        Args:
+          path: the directory to write.
+          params: whether to save the parameters (if they were kept).
+
+        Raises:
+          FileExistsError: if ``path`` exists and is not a saved result.
+          TypeError: if a parameter tree holds a node type other than dict (with str keys),
+            list, tuple or None; convert it to dicts or pass ``params=False``.
+
+        Examples:
+          >>> import os, tempfile, jaxfit
+          >>> r = jaxfit._results._example()
+          >>> with tempfile.TemporaryDirectory() as tmp:
+          ...     r.save(os.path.join(tmp, "sweep"))
+          ...     sorted(os.listdir(os.path.join(tmp, "sweep")))
+          ['arrays.npz', 'result.json']
+        """
+        write_dir(path, *to_files(self, params))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, base: Any = None) -> SweepResult:
+        """Loads a result written by :meth:`save` (arrays read with ``allow_pickle=False``).
+
+        Args:
+          path: the directory :meth:`save` wrote.
+          base: the base hyperparameter instance, needed by :meth:`hp`.
+
+        Returns:
+          The result, equal field by field to the saved one (parameters only if saved).
+
+        Raises:
+          FileNotFoundError: if ``path`` holds no saved result.
+          ValueError: for a different format or version, or inconsistent contents.
+
+        Examples:
+          >>> import os, tempfile, jaxfit
+          >>> with tempfile.TemporaryDirectory() as tmp:
+          ...     path = os.path.join(tmp, "sweep")
+          ...     jaxfit._results._example().save(path)
+          ...     r = jaxfit.SweepResult.load(path, base=jaxfit.Hyperparams())
+          >>> r.ranking().tolist(), r.hp(0).optimizer
+          ([1, 0], 'sgd')
+        """
+        fields = from_files(path)
+        groups = tuple(GroupInfo(**g) for g in fields.pop("groups"))
+        return cls(**fields, groups=groups, base=base)
+
+    def _metric(self, metric: str | None) -> str:
+        if metric is None:
+            for default in ("val_loss", "train_loss"):
+                if default in self.metrics:
+                    return default
+            raise ValueError(
+                f"no val_loss or train_loss; pass metric= one of {list(self.metrics)}."
+            )
+        if metric not in self.metrics:
+            raise ValueError(f"unknown metric {metric!r}; available are {list(self.metrics)}.")
+        return metric
+
+    def _index(self, index: int) -> int:
+        return checked_index("index", index, len(self))
+
+
+def _example(learning_rates: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), seeds: int = 2):
+    """A small hand-built SweepResult for the examples: one group of linear models.
+
+    Learning rates >= 5 explode in every seed, those in (0.5, 5) turn NaN in seed 1 at step
+    40; the validation loss is ``0.5 / (1 + 10 * lr) + 0.02 * seed``.
+
+    Examples:
+      >>> _example().diverged.any(axis=1).tolist()
+      [False, False, True, True]
+    """
+    from ._config import Hyperparams
+    from ._hyperparams import static_key, to_dict
+
+    base, n, lrs = Hyperparams(optimizer="sgd", steps=50), len(learning_rates), learning_rates
+    nan, explode = CAUSES.index("nan"), CAUSES.index("explode")
+    val = 0.5 / (1 + 10 * np.asarray(lrs)[:, None]) + 0.02 * np.arange(seeds)
+    cause = np.array([[explode if lr >= 5 else nan * (0.5 < lr < 5 and s == 1)
+                       for s in range(seeds)] for lr in lrs])  # fmt: skip
+    step = np.select([cause == explode, cause == nan], [3, 40], -1)
+    val[cause == nan] = np.nan
+    ones = np.ones((n, seeds, 1), np.float32)
+    curves = np.where(np.arange(50) > np.where(step < 0, 50, step)[..., None], np.nan, 1.0)
+    return SweepResult(
+        tuple(to_dict(base.replace(learning_rate=lr)) for lr in lrs), ("learning_rate",), seeds,
+        {"train_loss": val * 0.9, "val_loss": val}, {"train_loss": False, "val_loss": False},
+        cause != 0, step, cause, curves, curves[..., [24, 49]], ((25, 50),) * n,
+        ({"w": 2 * ones[..., None], "b": ones},),
+        (GroupInfo(static_key(base), np.arange(n), 1.5, 0.2, n * seeds, 1, None),),
+        {"root_seed": 0}, base,
+    )  # fmt: skip

@@ -1,0 +1,384 @@
+"""``sweep``: every (setting x seed) trained in one compiled program per static group."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from ._checkpoint import Checkpoint, fingerprint
+from ._fit import FitResult, Setup, prepare
+from ._hyperparams import stack, static_key, to_dict
+from ._losses import Metric
+from ._models import Model
+from ._program import (
+    Program,
+    default_memory_budget,
+    fetch,
+    get_program,
+    make_mesh,
+    plan_width,
+    put_replicated,
+    put_rows,
+)
+from ._results import GroupInfo, SweepResult
+from ._space import Space
+from ._train import OptimizerFactory, _check_hp, _check_key
+
+__all__ = ["sweep"]
+
+
+def sweep(
+    model: Model,
+    loss: str | Metric | Callable,
+    data: tuple,
+    base: Any,
+    space: Space | Sequence[Any] | None = None,
+    *,
+    key: jax.Array,
+    seeds: int = 1,
+    val: tuple | None = None,
+    metrics: Sequence[str | Metric | Callable] = (),
+    eval_every: int | None = None,
+    optimizer: OptimizerFactory | None = None,
+    explode_factor: float | None = 1e4,
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+    devices: Sequence[Any] | None = None,
+    checkpoint_dir: str | None = None,
+    progress: bool | None = None,
+    keep_params: bool = True,
+) -> SweepResult:
+    """Trains every hyperparameter setting of ``space`` x ``seeds``, many at once.
+
+    Settings are grouped by their static fields (:func:`jaxfit.static_key`); each group
+    is compiled once and runs as one vmapped :func:`jaxfit.fit` over its (setting, seed)
+    rows, sharded across ``devices`` (a 1-D mesh axis, one slice per device, no
+    communication) and cut into chunks that fit ``memory_budget``. The chunk width comes
+    from XLA's memory analysis of the program at one and two rows per device (memory
+    grows linearly in the rows); the last chunk is padded so it reuses the same program.
+    Numeric fields never recompile; running the same sweep again in one process compiles
+    nothing. A diverging setting is frozen inside the program without affecting others.
+
+    Row ``(i, s)`` (setting ``i``, seed ``s``) trains with key
+    ``jax.random.fold_in(key, i * seeds + s)``, so a setting's numbers do not depend on
+    chunk size, device count or resumption, and equal ``jaxfit.fit`` run on it alone.
+
+    With ``checkpoint_dir``, every finished chunk is written atomically; running the
+    same sweep again skips what is done (a directory from a different sweep is refused).
+    Across hosts, call ``jax.distributed.initialize()`` first in every process and run the
+    same ``sweep``: the rows are split over all hosts' devices and every process gets the
+    whole result.
+
+    Args:
+      model: the model, as for :func:`jaxfit.fit`.
+      loss: the training loss, as for :func:`jaxfit.fit`.
+      data: training data ``(x, y)`` or ``(x, y, weight)``.
+      base: the hyperparameters that the space modifies (a single setting).
+      space: a :class:`jaxfit.Space` (e.g. :func:`jaxfit.grid`), or a list of settings;
+        ``None`` trains ``base`` alone (with ``seeds`` seeds).
+      key: the root PRNG key.
+      seeds: the number of seeds per setting.
+      val: optional validation data; ``val_loss`` is then the default ranking metric.
+      metrics: extra metrics, as for :func:`jaxfit.fit`.
+      eval_every: steps between validation evaluations (default about 100 per run).
+      optimizer: ``hp -> optax.GradientTransformation`` (default :func:`jaxfit.make_optimizer`).
+      explode_factor: as for :func:`jaxfit.fit`.
+      memory_budget: bytes per device a chunk may use (default: 75% of an accelerator's
+        memory, half of the host's RAM on CPU).
+      chunk_size: rows per compiled call, overriding the memory-based choice (rounded up
+        to a multiple of the device count).
+      devices: the devices to shard over (default: all devices of all processes).
+      checkpoint_dir: a directory to write finished chunks to and resume from.
+      progress: show a progress bar (default: when stderr is a terminal).
+      keep_params: keep every setting's trained parameters in the result.
+
+    Returns:
+      A :class:`jaxfit.SweepResult` with one row per setting and seed.
+
+    Raises:
+      TypeError, ValueError: for invalid arguments, data or spaces, before compiling.
+      MemoryError: when a single setting does not fit ``memory_budget``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 64); y = 2 * x + 1
+      >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=100)
+      >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 0.5, 5.0])
+      >>> result = jaxfit.sweep(jaxfit.linear(), "mse", (x, y), base, space,
+      ...                       key=jax.random.key(0), seeds=2)
+      >>> result.best(1)[0]["varied"]
+      {'learning_rate': 0.5}
+      >>> result.diverged[:, 0].tolist()
+      [False, False, False, True]
+    """
+    t_start = time.perf_counter()
+    _check_hp(base)
+    if base.batch_shape != ():
+        raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
+    key = _check_key(key)
+    root = np.asarray(jax.random.key_data(key))
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
+    setup = prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
+    settings, varied = _settings(base, space)
+    if len(settings) * seeds >= 2**31:
+        raise ValueError(f"{len(settings)} settings x {seeds} seeds is too many rows (>= 2**31).")
+    _check_positive("chunk_size", chunk_size)
+    _check_positive("memory_budget", memory_budget)
+    mesh = make_mesh(devices)
+    n_dev = mesh.size
+    budget = memory_budget or default_memory_budget(mesh.devices.flat[0])
+    groups = _group(settings)
+    plans = [setup.plan_for(settings[idx[0]]) for _, idx in groups]
+    ckpt = None
+    if checkpoint_dir is not None:
+        ckpt = Checkpoint.open(checkpoint_dir, _prints(setup, settings, seeds, root, model))
+    train, valid = put_replicated((setup.train, setup.valid), mesh)
+
+    # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
+    jobs = []
+    for g, ((_, idx), plan) in enumerate(zip(groups, plans, strict=True)):
+        hp_rows = jax.tree.map(
+            lambda a: np.repeat(np.asarray(a), seeds, axis=0), stack([settings[i] for i in idx])
+        )
+        ids = (np.asarray(idx)[:, None] * seeds + np.arange(seeds)).reshape(-1).astype(np.int32)
+        done = ckpt.load(g) if ckpt is not None else []
+        finished = np.zeros(len(ids), bool)
+        for rows, _ in done:
+            finished[np.searchsorted(ids, rows)] = True
+        todo = np.nonzero(~finished)[0]
+        hp_one = jax.tree.map(lambda a: a[0], hp_rows)
+        compile_at = functools.partial(
+            get_program, plan, hp_one, mesh=mesh, root=root, train=setup.train, valid=setup.valid
+        )
+        program, per_row, compile_s = _choose_program(
+            compile_at, len(todo), n_dev, budget, chunk_size
+        )
+        jobs.append((g, plan, hp_rows, ids, done, todo, program, per_row, compile_s))
+
+    bar = _progress_bar(progress, len(settings) * seeds, sum(len(j[5]) for j in jobs))
+    root_dev = put_replicated(root, mesh)
+    group_results, infos = [], []
+    for g, plan, hp_rows, ids, done, todo, program, per_row, compile_s in jobs:
+        t0 = time.perf_counter()
+        leaves: list[np.ndarray] | None = None
+        treedef = None
+        for rows, chunk_leaves in done:
+            leaves = _scatter(leaves, np.searchsorted(ids, rows), chunk_leaves, len(ids))
+        n_chunks = 0
+        width = program.width if program is not None else 0
+        for start in range(0, len(todo), max(width, 1)):
+            pos = todo[start : start + width]
+            padded = np.concatenate([pos, np.full(width - len(pos), pos[0])])
+            out = program.executable(  # type: ignore[union-attr]
+                jax.tree.map(functools.partial(_take_rows, rows=padded, mesh=mesh), hp_rows),
+                put_rows(ids[padded], mesh),
+                root_dev,
+                train,
+                valid,
+            )
+            flat, treedef = jax.tree.flatten(fetch(out))
+            flat = [leaf[: len(pos)] for leaf in flat]
+            leaves = _scatter(leaves, pos, flat, len(ids))
+            if ckpt is not None:
+                ckpt.save(g, ids[pos], flat)
+            bar.update(len(pos))
+            n_chunks += 1
+        if treedef is None:  # everything came from the checkpoint: rebuild the structure
+            treedef = _result_treedef(plan, hp_rows, root, setup)
+        if leaves is None:  # unreachable: every row is either loaded or trained
+            raise RuntimeError(f"sweep group {g} produced no rows; please report this bug.")
+        group_results.append(jax.tree.unflatten(treedef, leaves))
+        infos.append(
+            GroupInfo(
+                static_key=static_key(settings[groups[g][1][0]]),
+                indices=np.asarray(groups[g][1]),
+                compile_s=compile_s,
+                run_s=time.perf_counter() - t0,
+                chunk_size=width,
+                n_chunks=n_chunks,
+                bytes_per_row=per_row,
+                bytes_per_chunk=None if program is None else program.bytes_total,
+            )
+        )
+    bar.close()
+    info = {
+        "devices": [str(d) for d in mesh.devices.flat],
+        "device_kind": mesh.devices.flat[0].device_kind,
+        "process_count": jax.process_count(),
+        "memory_budget": budget,
+        "wall_s": time.perf_counter() - t_start,
+    }
+    return _assemble(
+        settings, varied, seeds, setup, groups, group_results, infos, keep_params, base, info
+    )
+
+
+def _take_rows(a: np.ndarray, rows: np.ndarray, mesh: Any) -> jax.Array:
+    return put_rows(a[rows], mesh)
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int or None; got {value!r}.")
+
+
+def _settings(base: Any, space: Any) -> tuple[list[Any], tuple[str, ...]]:
+    if space is None:
+        return [base], ()
+    if isinstance(space, Space):
+        return space.apply(base), space.names
+    if isinstance(space, Sequence) and not isinstance(space, str) and len(space) > 0:
+        for i, h in enumerate(space):
+            _check_hp(h)
+            if type(h) is not type(base):
+                raise TypeError(
+                    f"space[{i}] is a {type(h).__name__}, base a {type(base).__name__}."
+                )
+        dicts = [to_dict(h) for h in space]
+        varied = tuple(k for k in dicts[0] if any(d[k] != dicts[0][k] for d in dicts))
+        return list(space), varied
+    raise TypeError(
+        "space must be a jaxfit.Space (jaxfit.grid, jaxfit.random_space, ...), a non-empty list "
+        f"of hyperparameter settings, or None; got {type(space).__name__}."
+    )
+
+
+def _group(settings: list[Any]) -> list[tuple[Any, list[int]]]:
+    """Setting indices grouped by static part, groups in order of first appearance."""
+    groups: dict[Any, list[int]] = {}
+    for i, h in enumerate(settings):
+        groups.setdefault(static_key(h), []).append(i)
+    return list(groups.items())
+
+
+def _choose_program(
+    compile_at: Callable[[int], Program],
+    rows: int,
+    n_dev: int,
+    budget: int,
+    chunk_size: int | None,
+) -> tuple[Program | None, float | None, float]:
+    """The program for this group's remaining rows, and its compile seconds."""
+    if rows == 0:
+        return None, None, 0.0
+    padded = -(-rows // n_dev) * n_dev
+    if chunk_size is not None:
+        program = compile_at(min(-(-chunk_size // n_dev) * n_dev, padded))
+        return program, None, program.compile_s
+    if padded == n_dev:
+        program = compile_at(n_dev)
+        return program, None, program.compile_s
+    probes = (compile_at(n_dev), compile_at(2 * n_dev))
+    width, per_row = plan_width(probes, rows, n_dev, budget)
+    compiled = list(probes)
+    program = compile_at(width)
+    compiled.append(program)
+    # Buffer assignment is only roughly linear in the width: check the chosen program's own
+    # analysis and shrink until it fits (the probe at one row per device already did).
+    while program.bytes_total is not None and program.bytes_total > budget and width > n_dev:
+        shrunk = int(width * budget / program.bytes_total) // n_dev * n_dev
+        width = max(n_dev, min(shrunk, width - n_dev))
+        program = compile_at(width)
+        compiled.append(program)
+    compile_s = sum(p.compile_s for p in {id(p): p for p in compiled}.values())
+    return program, per_row, compile_s
+
+
+def _scatter(leaves, pos, chunk, n):
+    if leaves is None:
+        leaves = [np.empty((n, *c.shape[1:]), c.dtype) for c in chunk]
+    for dst, src in zip(leaves, chunk, strict=True):
+        dst[pos] = src
+    return leaves
+
+
+def _result_treedef(plan, hp_rows, root, setup: Setup):
+    from ._fit import _fit_body
+
+    hp = jax.tree.map(lambda a: a[0], hp_rows)
+    shapes = jax.eval_shape(
+        lambda h: _fit_body(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid), hp
+    )
+    return jax.tree.structure(shapes)
+
+
+def _progress_bar(progress: bool | None, total: int, todo: int):
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return tqdm(total=total, initial=total - todo, disable=not show, unit="fit", desc="sweep",
+                smoothing=0.1)  # fmt: skip
+
+
+def _prints(setup: Setup, settings, seeds, root, model) -> dict[str, str]:
+    from . import __version__
+
+    arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid))]
+    return fingerprint(
+        version=__version__,
+        model=model,
+        loss=setup.spec.loss.name,
+        metrics=tuple(m.name for m in setup.metrics),
+        optimizer=setup.spec.optimizer,
+        options={"explode_factor": setup.spec.explode_factor, "eval_every": setup.eval_every},
+        settings=[to_dict(h) for h in settings],
+        seeds=seeds,
+        root=root,
+        arrays=arrays,
+    )
+
+
+def _assemble(settings, varied, seeds, setup, groups, results, infos, keep_params, base, info):
+    n = len(settings)
+    steps_max = max(r.train_loss.shape[-1] for r in results)
+    vals_max = max(r.val_loss.shape[-1] for r in results)
+    metric_names = list(results[0].metrics)
+    metrics = {m: np.full((n, seeds), np.nan, results[0].metrics[m].dtype) for m in metric_names}
+    diverged = np.zeros((n, seeds), bool)
+    diverged_step = np.full((n, seeds), -1, np.int64)
+    cause = np.zeros((n, seeds), np.int64)
+    dtype = results[0].train_loss.dtype
+    train_curves = np.full((n, seeds, steps_max), np.nan, dtype)
+    val_curves = np.full((n, seeds, vals_max), np.nan, dtype)
+    val_steps: list[tuple[int, ...]] = [()] * n
+    params = []
+    for (_, idx), r in zip(groups, results, strict=True):
+        shape = (len(idx), seeds)
+        r: FitResult = jax.tree.map(lambda a, shape=shape: a.reshape(*shape, *a.shape[1:]), r)
+        for m in metric_names:
+            metrics[m][idx] = r.metrics[m]
+        diverged[idx] = r.diverged
+        diverged_step[idx] = r.diverged_step
+        cause[idx] = r.cause
+        train_curves[idx, :, : r.train_loss.shape[-1]] = r.train_loss
+        val_curves[idx, :, : r.val_loss.shape[-1]] = r.val_loss
+        for i in idx:
+            val_steps[i] = r.val_steps
+        params.append(r.params)
+    better = {"train_loss": False, "val_loss": False}
+    for m in setup.metrics:
+        better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
+    return SweepResult(
+        hyperparams=tuple(to_dict(h) for h in settings),
+        varied=tuple(varied),
+        seeds=seeds,
+        metrics=metrics,
+        greater_is_better={k: v for k, v in better.items() if k in metrics},
+        diverged=diverged,
+        diverged_step=diverged_step,
+        cause=cause,
+        train_curves=train_curves,
+        val_curves=val_curves,
+        val_steps=tuple(val_steps),
+        group_params=tuple(params) if keep_params else None,
+        groups=tuple(infos),
+        info=info,
+        base=base,
+    )
