@@ -9,6 +9,7 @@ from ._config import (
     Hyperparams as Hyperparams,
 )
 from ._data import Dataset as Dataset, as_dataset as as_dataset
+from ._devices import use_cpu_devices as use_cpu_devices
 from ._fit import FitResult as FitResult, evaluate as evaluate, fit as fit, predict as predict
 from ._hyperparams import (
     hyperparams as hyperparams,
@@ -136,6 +137,7 @@ __all__ = [
     "to_dict",
     "uniform",
     "unstack",
+    "use_cpu_devices",
     "weight_mask",
     "zipped",
 ]
