@@ -163,18 +163,19 @@ def plan_width(
     n_devices: int,
     budget: int,
 ) -> tuple[int, float | None]:
-    """Rows per call within ``budget`` bytes per device, from two probe compiles.
+    """Rows per call within ``budget`` bytes per device, from two compiled programs.
 
-    Memory grows linearly with the number of rows per device, ``a + b * r``; the two probes
-    (at one and at two rows per device) give ``a`` and ``b``. Returns the width (a multiple
-    of ``n_devices``, at most the padded row count) and ``b``, the bytes per row.
+    Memory grows linearly with the number of rows per device, ``a + b * r``; two programs
+    at different widths give ``a`` and ``b`` (one program alone, ``a = 0``). Returns the
+    width (a multiple of ``n_devices``, at most the padded row count) and ``b``, the
+    bytes per row. Raises ``MemoryError`` when one row per device does not fit.
     """
     per_device_rows = -(-rows // n_devices)
     if probe is None or probe[0].bytes_total is None or probe[1].bytes_total is None:
         return per_device_rows * n_devices, None
     m1, m2 = probe[0].bytes_total, probe[1].bytes_total
     r1, r2 = probe[0].width // n_devices, probe[1].width // n_devices
-    per_row = max((m2 - m1) / (r2 - r1), 1.0)
+    per_row = max((m2 - m1) / (r2 - r1), 1.0) if r2 != r1 else m1 / r1
     fixed = max(m1 - per_row * r1, 0.0)
     fit = int((budget - fixed) // per_row)
     if fit < 1 or m1 > budget:

@@ -265,23 +265,27 @@ def _choose_program(
     budget: int,
     chunk_size: int | None,
 ) -> tuple[Program | None, float | None, float]:
-    """The program for this group's remaining rows, and its compile seconds."""
+    """The program for this group's remaining rows, its bytes per row, and compile seconds.
+
+    First the program for all rows at once; if XLA's memory analysis puts it over the
+    budget, a second one at one row per device gives the linear growth ``fixed + per_row
+    * rows`` over the widest range, from which the chunk width follows. Buffer assignment
+    is only roughly linear, so the chosen program's own analysis is checked and the width
+    shrunk until it fits.
+    """
     if rows == 0:
         return None, None, 0.0
     padded = -(-rows // n_dev) * n_dev
     if chunk_size is not None:
         program = compile_at(min(-(-chunk_size // n_dev) * n_dev, padded))
         return program, None, program.compile_s
-    if padded == n_dev:
-        program = compile_at(n_dev)
-        return program, None, program.compile_s
-    probes = (compile_at(n_dev), compile_at(2 * n_dev))
-    width, per_row = plan_width(probes, rows, n_dev, budget)
-    compiled = list(probes)
+    whole = compile_at(padded)
+    if whole.bytes_total is None or whole.bytes_total <= budget:
+        return whole, None, whole.compile_s
+    compiled = [whole, whole if padded == n_dev else compile_at(n_dev)]
+    width, per_row = plan_width((compiled[1], whole), rows, n_dev, budget)
     program = compile_at(width)
     compiled.append(program)
-    # Buffer assignment is only roughly linear in the width: check the chosen program's own
-    # analysis and shrink until it fits (the probe at one row per device already did).
     while program.bytes_total is not None and program.bytes_total > budget and width > n_dev:
         shrunk = int(width * budget / program.bytes_total) // n_dev * n_dev
         width = max(n_dev, min(shrunk, width - n_dev))
