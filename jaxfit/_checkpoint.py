@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import numpy as np
 
 __all__ = ["Checkpoint", "fingerprint"]
@@ -78,8 +79,9 @@ class Checkpoint:
         if p.exists() and not p.is_dir():
             raise ValueError(f"checkpoint_dir={str(p)!r} exists and is not a directory.")
         p.mkdir(parents=True, exist_ok=True)
-        for stale in p.glob(".tmp-*"):  # left by a run killed while writing
-            stale.unlink(missing_ok=True)
+        if jax.process_index() == 0:  # the only writer; others must not race it
+            for stale in p.glob(".tmp-*"):  # left by a run killed while writing
+                stale.unlink(missing_ok=True)
         manifest = p / _MANIFEST
         if manifest.exists():
             try:
@@ -98,7 +100,7 @@ class Checkpoint:
                     f"{', '.join(differ)}. Refusing to mix results; use a new directory, or "
                     "delete this one to start over."
                 )
-        else:
+        elif jax.process_index() == 0:  # the other processes of a multi-host sweep only read
             if any(p.iterdir()):
                 raise ValueError(
                     f"checkpoint_dir={str(p)!r} is not empty and has no {_MANIFEST}: it is not a "
@@ -117,7 +119,9 @@ class Checkpoint:
         return out
 
     def save(self, group: int, rows: np.ndarray, leaves: list[np.ndarray]) -> None:
-        """Writes one finished chunk atomically."""
+        """Writes one finished chunk atomically (in a multi-host sweep, process 0 writes)."""
+        if jax.process_index() != 0:  # every process holds the same gathered chunk
+            return
         arrays: dict[str, Any] = {f"leaf{i}": leaf for i, leaf in enumerate(leaves)}
         arrays["rows"] = rows
         arrays["n_leaves"] = np.asarray(len(leaves))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
+import numpy as np
+from jax.core import Tracer
+
 from ._hyperparams import hyperparams, numeric, static
 
 __all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "step")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softplus", "identity")
 
@@ -41,7 +44,11 @@ class Hyperparams:
 
     Static (structure, one compile per distinct value):
       optimizer: one of ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"adamw"``, ``"rmsprop"``, ``"adagrad"``.
+        ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"lbfgs"``. ``"lbfgs"`` (optax's
+        L-BFGS with a zoom line search, for tight convergence on smooth, convex,
+        full-batch problems) picks its own step sizes: ``learning_rate`` is not used, and
+        it refuses a non-constant schedule and ``weight_decay`` (use ``l2``, which is part
+        of the objective the line search sees).
       schedule: one of ``"constant"``, ``"cosine"``, ``"warmup_cosine"``,
         ``"exponential"``, ``"step"``.
       steps: number of optimizer steps of a training run (``>= 1``).
@@ -101,6 +108,18 @@ class Hyperparams:
         for i, width in enumerate(self.hidden):
             _positive(f"{name}.hidden[{i}]", width)
         _positive(f"{name}.degree", self.degree)
+        if self.optimizer == "lbfgs":
+            if self.schedule != "constant":
+                raise ValueError(
+                    f"{name}.schedule={self.schedule!r} with optimizer='lbfgs': L-BFGS chooses "
+                    "its step sizes by line search; use schedule='constant'."
+                )
+            wd = self.weight_decay
+            if not isinstance(wd, Tracer) and bool(np.any(np.asarray(wd) != 0)):
+                raise ValueError(
+                    f"{name}.weight_decay={np.asarray(wd).tolist()} with optimizer='lbfgs': the "
+                    "line search would not see the decay; use l2 (a penalty in the objective)."
+                )
 
 
 def _one_of(where: str, value: str, allowed: tuple[str, ...]) -> None:

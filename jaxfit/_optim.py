@@ -38,7 +38,9 @@ _OPTIMIZER_FIELDS: dict[str, tuple[str, ...]] = {
     "adamw": ("b1", "b2", "eps"),
     "rmsprop": ("decay", "eps"),
     "adagrad": ("eps",),
+    "lbfgs": (),
 }
+_LBFGS_MEMORY = 10  # optax's default number of stored curvature pairs
 
 
 def make_schedule(hp: Any) -> optax.Schedule:
@@ -117,6 +119,9 @@ def make_optimizer(hp: Any) -> optax.GradientTransformation:
     - ``"rmsprop"``: ``optax.rmsprop(lr, decay, eps)``.
     - ``"adagrad"``: ``optax.adagrad(lr, eps=eps)``; the squared-gradient sum starts at
       optax's default 0.1 (PyTorch's starts at 0).
+    - ``"lbfgs"``: ``optax.lbfgs()`` with its zoom line search (no learning rate, no
+      schedule, no weight decay); :func:`jaxfit.make_step` passes it the objective's value
+      and ``value_fn`` as optax requires.
 
     ``weight_decay`` acts on weight matrices only (leaves with ``ndim >= 2``, see
     :func:`jaxfit.weight_mask`). For ``"adamw"`` it is decoupled, as in ``optax.adamw``:
@@ -166,6 +171,8 @@ def make_optimizer(hp: Any) -> optax.GradientTransformation:
     name = hp.optimizer
     _check_name("optimizer", name, OPTIMIZERS)
     _require(hp, _OPTIMIZER_FIELDS[name], f"the {name!r} optimizer")
+    if name == "lbfgs":  # the line search picks step sizes; it needs value and value_fn
+        return _keep_dtypes(optax.lbfgs(memory_size=_LBFGS_MEMORY))
     lr = optax.scale_by_learning_rate(make_schedule(hp))
     weight_decay = optax.add_decayed_weights(hp.weight_decay, mask=weight_mask)
     if name == "adamw":
@@ -207,18 +214,20 @@ def _warmup_cosine(t: jax.Array, steps: Any, warmup: Any, end_factor: Any) -> ja
     return jnp.where(t < warmup, rising, _cosine(progress, end_factor))
 
 
-def _keep_dtypes(inner: optax.GradientTransformation) -> optax.GradientTransformation:
+def _keep_dtypes(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
     """Casts updates to the gradients' dtypes and the state to the previous state's.
 
     Without it, float64 hyperparameter leaves (``jax_enable_x64``) promote a float32
     model's moments to float64, and a ``lax.scan`` carrying the state fails to trace.
     """
 
-    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
-        new_updates, new_state = inner.update(updates, state, params)
+    inner = optax.with_extra_args_support(inner)
+
+    def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> tuple[Any, Any]:
+        new_updates, new_state = inner.update(updates, state, params, **extra)
         return optax.tree.cast_like(new_updates, updates), optax.tree.cast_like(new_state, state)
 
-    return optax.GradientTransformation(inner.init, update)
+    return optax.GradientTransformationExtraArgs(inner.init, update)
 
 
 def _require(hp: Any, fields: tuple[str, ...], user: str) -> None:

@@ -46,7 +46,8 @@ def make_mesh(devices: Sequence[Any] | None) -> Mesh:
 
 
 def default_memory_budget(devices: Mesh | Any) -> int:
-    """Bytes a sweep may use per device: 75% of an accelerator's limit, half of host RAM.
+    """Bytes a sweep may use per device: 75% of an accelerator's limit, or half of the
+    host's RAM shared among its CPU devices.
 
     ``devices`` is the sweep's mesh (or one of its devices). Only this process's own
     devices report memory, so one of those is asked. When the mesh spans several
@@ -81,7 +82,9 @@ def _device_budget(device: Any) -> int:
         ram = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         ram = 8 * 2**30
-    return int(0.5 * ram)
+    # CPU devices of one process share the host's memory: each gets its part of half of it.
+    n_cpu = max(1, len(jax.local_devices(backend=device.platform)))
+    return int(0.5 * ram / n_cpu)
 
 
 def _rows_function(plan: _Plan, mesh: Mesh):

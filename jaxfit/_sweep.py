@@ -133,7 +133,7 @@ def sweep(
     _check_positive("memory_budget", memory_budget)
     mesh = make_mesh(devices)
     n_dev = mesh.size
-    budget = memory_budget or default_memory_budget(mesh.devices.flat[0])
+    budget = memory_budget or default_memory_budget(mesh)
     groups = _group(settings)
     plans = [setup.plan_for(settings[idx[0]]) for _, idx in groups]
     ckpt = None

@@ -166,7 +166,13 @@ def _step(spec: _Spec, hp: Any, state: TrainState, batch: Dataset):
         return total, loss
 
     (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    if isinstance(tx, optax.GradientTransformationExtraArgs):  # e.g. L-BFGS's line search
+        updates, opt_state = tx.update(
+            grads, state.opt_state, state.params,
+            value=total, grad=grads, value_fn=lambda p: objective(p)[0],
+        )  # fmt: skip
+    else:
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
 
     grad_leaves = jax.tree.leaves(grads)

@@ -302,3 +302,25 @@ def test_bad_model_and_hp_are_refused(line):
         jaxfit.fit(lambda p, x: x, "mse", (x, y), GD, key=jax.random.key(0))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="hp must be an instance"):
         jaxfit.fit(jaxfit.linear(), "mse", (x, y), {"learning_rate": 0.1}, key=jax.random.key(0))
+
+
+def test_lbfgs_matches_closed_form_ridge():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, 2.0, 3.0]) + 0.5 + 0.1 * rng.normal(size=100)).astype(np.float32)
+    l2 = 0.1
+    hp = jaxfit.Hyperparams(optimizer="lbfgs", steps=30, l2=l2)
+    r = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=jax.random.key(0))
+    # mean((Xw + b - y)^2) + 0.5 * l2 * |w|^2 is minimised by the normal equations below.
+    design = np.c_[x, np.ones(100)]
+    penalty = np.diag([l2 * 100 / 2] * 3 + [0.0])
+    exact = np.linalg.solve(design.T @ design + penalty, design.T @ y)
+    got = np.r_[np.asarray(r.params["w"])[:, 0], np.asarray(r.params["b"])]
+    np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-5)
+
+
+def test_lbfgs_refuses_what_its_line_search_cannot_see():
+    with pytest.raises(ValueError, match="use l2"):
+        jaxfit.Hyperparams(optimizer="lbfgs", weight_decay=0.1)
+    with pytest.raises(ValueError, match="schedule='constant'"):
+        jaxfit.Hyperparams(optimizer="lbfgs", schedule="cosine")
