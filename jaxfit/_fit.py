@@ -283,21 +283,28 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
 
 
 def _batcher(train: Dataset, batch_size: int | None, key: jax.Array):
-    """Returns ``step -> minibatch``: an epoch-wise reshuffle, padded with zero weights."""
+    """Returns ``step -> minibatch``: an epoch-wise reshuffle of the samples that count.
+
+    Samples with zero weight (another fold's, under cross-validation) are ordered after
+    the others, so every epoch is ``ceil(n_active / batch_size)`` minibatches that see each
+    weighted sample exactly once; the last one is padded with zero-weight samples.
+    """
     n = train.x.shape[0]
     if batch_size is None or batch_size >= n:
         return lambda step: train
-    n_batches = -(-n // batch_size)
-    pad = n_batches * batch_size - n
-    valid = jnp.arange(n_batches * batch_size) < n
+    n_active = jnp.sum(train.weight > 0)
+    n_batches = jnp.maximum((n_active + batch_size - 1) // batch_size, 1)
+    size = -(-n // batch_size) * batch_size
+    inactive = (train.weight <= 0).astype(jnp.int32)
 
     def batch_at(step: jax.Array) -> Dataset:
         epoch, b = step // n_batches, step % n_batches
         perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
-        perm = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)])
+        perm = perm[jnp.argsort(inactive[perm], stable=True)]  # active samples first
+        perm = jnp.concatenate([perm, jnp.zeros((size - n,), perm.dtype)])
         start = b * batch_size
         idx = jax.lax.dynamic_slice(perm, (start,), (batch_size,))
-        mask = jax.lax.dynamic_slice(valid, (start,), (batch_size,))
+        mask = (start + jnp.arange(batch_size)) < n_active
         return Dataset(train.x[idx], train.y[idx], train.weight[idx] * mask)
 
     return batch_at

@@ -146,9 +146,9 @@ def folds_from_indices(pairs: Any, n_samples: int, *, arg: str = "pairs") -> Fol
       >>> pairs = list(KFold(3, shuffle=True, random_state=0).split(x))
       >>> folds = jaxfit.folds_from_indices(pairs, len(x))
       >>> folds.test.astype(int)
-      array([[1, 0, 0, 0, 0, 1],
+      array([[0, 0, 1, 0, 0, 1],
              [0, 1, 0, 1, 0, 0],
-             [0, 0, 1, 0, 1, 0]])
+             [1, 0, 0, 0, 1, 0]])
     """
     n = _count(n_samples, "n_samples")
     if isinstance(pairs, Iterator):

@@ -21,7 +21,9 @@ class _KFoldBase:
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        object.__setattr__(self, "n_splits", _count(self.n_splits, "n_splits", minimum=2, where=name))
+        object.__setattr__(
+            self, "n_splits", _count(self.n_splits, "n_splits", minimum=2, where=name)
+        )
         if not isinstance(self.shuffle, bool | np.bool_):
             raise TypeError(f"{name}: shuffle must be True or False; got {self.shuffle!r}.")
         object.__setattr__(self, "shuffle", bool(self.shuffle))
@@ -62,7 +64,7 @@ class KFold(_KFoldBase):
       >>> jaxfit.KFold(3).split(np.zeros(7))
       Folds(n_folds=3, n_samples=7, test_sizes=[3, 2, 2])
       >>> jaxfit.KFold(3, shuffle=True, seed=0).split(np.zeros(7)).indices()[0][1]
-      array([1, 4, 6])
+      array([2, 3, 4])
     """
 
     def split(self, x: Any, y: Any = None, groups: Any = None) -> Folds:

@@ -88,13 +88,28 @@ def _device_budget(device: Any) -> int:
 
 
 def _rows_function(plan: _Plan, mesh: Mesh):
-    """``(hps, ids, root, train, valid) -> FitResult`` over rows, each device its own slice."""
+    """``(hps, ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
-    def rows(hps, ids, root, train, valid):
+    Row ``r`` trains with key ``fold_in(root, ids[r])``. With cross-validation, ``folds``
+    holds ``(train_weights, test_weights)`` of shape ``(F, n)`` and row ``r`` trains on
+    fold ``fold_ids[r]``: the fold's masks multiply the data's sample weights, and the
+    test fold is the validation set. Each device trains its own slice of rows.
+    """
+
+    def rows(hps, ids, fold_ids, root, train, valid, folds):
         TRACES["sweep"] += 1
         root_key = jax.random.wrap_key_data(root)
         keys = jax.vmap(lambda i: jax.random.fold_in(root_key, i))(ids)
-        return jax.vmap(lambda h, k: _fit_body(plan, h, k, train, valid))(hps, keys)
+        if folds is None:
+            return jax.vmap(lambda h, k: _fit_body(plan, h, k, train, valid))(hps, keys)
+        fold_train, fold_test = folds
+
+        def one(h, k, f):
+            tr = train._replace(weight=train.weight * fold_train[f])
+            te = valid._replace(weight=valid.weight * fold_test[f])
+            return _fit_body(plan, h, k, tr, te)
+
+        return jax.vmap(one)(hps, keys, fold_ids)
 
     if mesh.size == 1:
         return rows
@@ -104,7 +119,7 @@ def _rows_function(plan: _Plan, mesh: Mesh):
     return jax.shard_map(
         rows,
         mesh=mesh,
-        in_specs=(P(AXIS), P(AXIS), P(), P(), P()),
+        in_specs=(P(AXIS), P(AXIS), P(AXIS), P(), P(), P(), P()),
         out_specs=P(AXIS),
         check_vma=False,
     )
@@ -118,11 +133,12 @@ def get_program(
     root: np.ndarray,
     train: Dataset,
     valid: Dataset | None,
+    folds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Program:
     """Compiles (or fetches from the cache) the group's program at ``width`` rows."""
     treedef = jax.tree.structure(hp_row)
     leaf_dtypes = tuple(jnp.asarray(x).dtype for x in jax.tree.leaves(hp_row))
-    data_sig = jax.tree.map(lambda a: (a.shape, a.dtype), (train, valid))
+    data_sig = jax.tree.map(lambda a: (a.shape, a.dtype), (train, valid, folds))
     key = (plan, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig))
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -136,11 +152,12 @@ def get_program(
     ids = jax.ShapeDtypeStruct((width,), jnp.int32, sharding=row_sharding)
     root_s = jax.ShapeDtypeStruct(root.shape, root.dtype, sharding=replicated)
     data = jax.tree.map(
-        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=replicated), (train, valid)
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=replicated),
+        (train, valid, folds),
     )
     t0 = time.perf_counter()
     fn = jax.jit(_rows_function(plan, mesh))
-    executable = fn.lower(hps, ids, root_s, *data).compile()
+    executable = fn.lower(hps, ids, ids, root_s, *data).compile()
     compile_s = time.perf_counter() - t0
     program = Program(executable, width, _memory_bytes(executable), compile_s)
     _CACHE[key] = program

@@ -88,6 +88,10 @@ class SweepResult:
       hyperparams: ``N`` dicts, every field of each setting as a plain Python value.
       varied: the field names the search space varied.
       seeds: ``S``, the seeds per setting.
+      folds: ``F``, the cross-validation folds per seed (1 without cross-validation). The
+        second axis of every per-run array has ``S * F`` cells, seed-major: cell
+        ``s * F + f`` is seed ``s``, fold ``f``; means and standard deviations run over all
+        cells, and "seed" elsewhere in this class means such a cell.
       metrics: name -> ``(N, S)`` float final metrics (``"train_loss"``, ``"val_loss"``, ...).
       greater_is_better: name -> direction, for every metric.
       diverged: ``(N, S)`` bool.
@@ -140,6 +144,7 @@ class SweepResult:
     groups: tuple[GroupInfo, ...]
     info: dict[str, Any]
     base: Any = None
+    folds: int = 1
 
     def __post_init__(self) -> None:
         check_result(self, GroupInfo)
@@ -150,7 +155,9 @@ class SweepResult:
     def __repr__(self) -> str:
         n_div = int(self.diverged.any(axis=1).sum())
         return (
-            f"SweepResult({len(self)} settings x {self.seeds} seeds, metrics="
+            f"SweepResult({len(self)} settings x {self.seeds} seeds"
+            + (f" x {self.folds} folds" if self.folds > 1 else "")
+            + ", metrics="
             f"{list(self.metrics)}, {len(self.groups)} group(s), {n_div} diverged)"
         )
 
@@ -163,6 +170,23 @@ class SweepResult:
     def n_seeds(self) -> int:
         """``S``, the number of seeds per setting."""
         return self.seeds
+
+    def cells(self, metric: str | None = None) -> np.ndarray:
+        """A metric per setting, seed and fold: ``(N, S, F)`` (``F = 1`` without CV).
+
+        Args:
+          metric: a metric name (default as in :meth:`ranking`).
+
+        Returns:
+          The metric's values reshaped to ``(N, seeds, folds)``.
+
+        Examples:
+          >>> import jaxfit
+          >>> jaxfit._results._example().cells("val_loss").shape
+          (4, 2, 1)
+        """
+        values = self.metrics[self._metric(metric)]
+        return values.reshape(len(self), self.seeds, self.folds)
 
     def mean(self, metric: str) -> np.ndarray:
         """Mean of a metric over seeds, ``(N,)``; NaN for a setting with any NaN seed.
@@ -199,7 +223,8 @@ class SweepResult:
           >>> jaxfit._results._example().std("val_loss").round(4).tolist()
           [0.0141, 0.0141, nan, 0.0141]
         """
-        return self.metrics[self._metric(metric)].std(axis=1, ddof=1 if self.seeds > 1 else 0)
+        cells = self.seeds * self.folds
+        return self.metrics[self._metric(metric)].std(axis=1, ddof=1 if cells > 1 else 0)
 
     def ranking(self, metric: str | None = None) -> np.ndarray:
         """Setting indices, best first, by mean metric over seeds.
@@ -297,7 +322,7 @@ class SweepResult:
                 "sweep keeping parameters, or refit the chosen setting with jaxfit.fit."
             )
         i = self._index(index)
-        s = checked_index("seed", seed, self.seeds)
+        s = checked_index("seed", seed, self.seeds * self.folds)
         g = next(g for g, grp in enumerate(self.groups) if i in grp.indices)
         pos = int(np.flatnonzero(self.groups[g].indices == i)[0])
         return jax.tree.map(lambda a: jnp.asarray(a[pos, s]), self.group_params[g])

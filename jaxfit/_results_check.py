@@ -80,14 +80,17 @@ def check_result(r: Any, group_type: type) -> None:
     if not is_int(r.seeds) or r.seeds < 1:
         raise ValueError(f"SweepResult.seeds={r.seeds!r} must be an int >= 1.")
     put("seeds", int(r.seeds))
-    _check_outcomes(r, (len(hps), r.seeds))
+    if not is_int(r.folds) or r.folds < 1:
+        raise ValueError(f"SweepResult.folds={r.folds!r} must be an int >= 1.")
+    put("folds", int(r.folds))
+    _check_outcomes(r, (len(hps), r.seeds * r.folds))
     groups = tuple(_seq("groups", r.groups))
     if not groups or not all(isinstance(g, group_type) for g in groups):
         raise TypeError("SweepResult.groups must be a non-empty tuple of GroupInfo.")
     put("groups", groups)
     _check_partition(groups, len(hps))
     if r.group_params is not None:
-        put("group_params", _check_params(r.group_params, groups, r.seeds))
+        put("group_params", _check_params(r.group_params, groups, r.seeds * r.folds))
     if not isinstance(r.info, dict):
         raise TypeError(f"SweepResult.info must be a dict; got {type(r.info).__name__}.")
     try:

@@ -15,7 +15,7 @@ _ADVICE = (
 )
 
 
-_RECORD_KEYS = ("setting", "seed", "diverged", "diverged_step", "cause")
+_RECORD_KEYS = ("setting", "seed", "fold", "diverged", "diverged_step", "cause")
 
 
 def records(r: Any) -> list[dict[str, Any]]:
@@ -30,7 +30,8 @@ def records(r: Any) -> list[dict[str, Any]]:
     return [
         {
             "setting": i,
-            "seed": s,
+            "seed": s // r.folds,
+            **({"fold": s % r.folds} if r.folds > 1 else {}),
             **r.hyperparams[i],
             **{m: float(v[i, s]) for m, v in r.metrics.items()},
             "diverged": bool(r.diverged[i, s]),
@@ -38,14 +39,15 @@ def records(r: Any) -> list[dict[str, Any]]:
             "cause": CAUSES[int(r.cause[i, s])],
         }
         for i in range(len(r))
-        for s in range(r.seeds)
+        for s in range(r.seeds * r.folds)
     ]
 
 
 def summary_text(r: Any, k: int, metric: str) -> str:
     """The table of the ``k`` best settings by ``metric``, divergence counts, group timings."""
     better = "higher" if r.greater_is_better[metric] else "lower"
-    lines = [f"{len(r)} settings x {r.seeds} seeds, ranked by {metric} ({better} is better)"]
+    folds = f" x {r.folds} folds" if r.folds > 1 else ""
+    lines = [f"{len(r)} settings x {r.seeds} seeds{folds}, ranked by {metric} ({better} is better)"]
     order = r.ranking(metric)
     if order.size == 0:
         lines.append(f"no setting can be ranked: {no_ranking_text(r, metric)}")

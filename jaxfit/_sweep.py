@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import time
@@ -28,6 +29,7 @@ from ._program import (
 )
 from ._results import GroupInfo, SweepResult
 from ._space import Space
+from ._splits import as_folds
 from ._train import OptimizerFactory, _check_hp, _check_key
 
 __all__ = ["sweep"]
@@ -53,6 +55,8 @@ def sweep(
     checkpoint_dir: str | None = None,
     progress: bool | None = None,
     keep_params: bool = True,
+    cv: Any = None,
+    groups: Any = None,
 ) -> SweepResult:
     """Trains every hyperparameter setting of ``space`` x ``seeds``, many at once.
 
@@ -97,6 +101,12 @@ def sweep(
       checkpoint_dir: a directory to write finished chunks to and resume from.
       progress: show a progress bar (default: when stderr is a terminal).
       keep_params: keep every setting's trained parameters in the result.
+      cv: cross-validation folds, as :func:`jaxfit.as_folds` accepts (an int ``k``, a
+        splitter such as :class:`jaxfit.KFold`, explicit ``(train, test)`` index pairs, or
+        a scikit-learn splitter). Folds become one more vmap axis: each (setting, seed,
+        fold) row trains on its fold's training samples (by weight masks, so unequal
+        folds are exact) and reports ``val_*`` metrics on its test fold. Excludes ``val``.
+      groups: group labels for group-aware splitters (:class:`jaxfit.GroupKFold`).
 
     Returns:
       A :class:`jaxfit.SweepResult` with one row per setting and seed.
@@ -127,27 +137,55 @@ def sweep(
         raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
     setup = prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
     settings, varied = _settings(base, space)
-    if len(settings) * seeds >= 2**31:
-        raise ValueError(f"{len(settings)} settings x {seeds} seeds is too many rows (>= 2**31).")
+    folds = None
+    if cv is not None:
+        if val is not None:
+            raise ValueError(
+                "give either val= (one validation set) or cv= (cross-validation folds, whose "
+                "test folds are the validation sets), not both."
+            )
+        folds = as_folds(
+            cv, np.asarray(setup.train.x), np.asarray(setup.train.y), groups,
+            classifier=setup.spec.loss.target in ("class", "binary"),
+        )  # fmt: skip
+        # The training data doubles as the validation set; each row's fold masks its weights.
+        setup = dataclasses.replace(setup, valid=setup.train)
+    elif groups is not None:
+        raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
+    n_folds = 1 if folds is None else folds.n_folds
+    cells = seeds * n_folds
+    if len(settings) * cells >= 2**31:
+        raise ValueError(f"{len(settings)} settings x {cells} runs is too many rows (>= 2**31).")
     _check_positive("chunk_size", chunk_size)
     _check_positive("memory_budget", memory_budget)
     mesh = make_mesh(devices)
     n_dev = mesh.size
+    fold_arrays = None
+    if folds is not None:
+        dtype = np.asarray(setup.train.weight).dtype
+        fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
     budget = memory_budget or default_memory_budget(mesh)
     groups = _group(settings)
     plans = [setup.plan_for(settings[idx[0]]) for _, idx in groups]
     ckpt = None
     if checkpoint_dir is not None:
-        ckpt = Checkpoint.open(checkpoint_dir, _prints(setup, settings, seeds, root, model))
-    train, valid = put_replicated((setup.train, setup.valid), mesh)
+        ckpt = Checkpoint.open(
+            checkpoint_dir, _prints(setup, settings, seeds, root, model, fold_arrays)
+        )
+    train, valid, folds_dev = put_replicated((setup.train, setup.valid, fold_arrays), mesh)
 
     # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
     jobs = []
     for g, ((_, idx), plan) in enumerate(zip(groups, plans, strict=True)):
         hp_rows = jax.tree.map(
-            lambda a: np.repeat(np.asarray(a), seeds, axis=0), stack([settings[i] for i in idx])
+            lambda a: np.repeat(np.asarray(a), cells, axis=0), stack([settings[i] for i in idx])
         )
-        ids = (np.asarray(idx)[:, None] * seeds + np.arange(seeds)).reshape(-1).astype(np.int32)
+        # Rows are (setting, seed, fold), in that order. The key depends on (setting, seed)
+        # only, so every fold of a seed starts from the same initialisation.
+        key_ids = np.repeat(np.asarray(idx)[:, None] * seeds + np.arange(seeds), n_folds)
+        fold_ids = np.tile(np.arange(n_folds), len(idx) * seeds)
+        key_ids, fold_ids = key_ids.astype(np.int32), fold_ids.astype(np.int32)
+        ids = key_ids * n_folds + fold_ids  # unique and increasing: the checkpoint's row ids
         done = ckpt.load(g) if ckpt is not None else []
         finished = np.zeros(len(ids), bool)
         for rows, _ in done:
@@ -155,17 +193,19 @@ def sweep(
         todo = np.nonzero(~finished)[0]
         hp_one = jax.tree.map(lambda a: a[0], hp_rows)
         compile_at = functools.partial(
-            get_program, plan, hp_one, mesh=mesh, root=root, train=setup.train, valid=setup.valid
-        )
+            get_program, plan, hp_one, mesh=mesh, root=root, train=setup.train,
+            valid=setup.valid, folds=fold_arrays,
+        )  # fmt: skip
         program, per_row, compile_s = _choose_program(
             compile_at, len(todo), n_dev, budget, chunk_size
         )
-        jobs.append((g, plan, hp_rows, ids, done, todo, program, per_row, compile_s))
+        jobs.append((g, plan, hp_rows, (ids, key_ids, fold_ids), done, todo, program, per_row,
+                     compile_s))  # fmt: skip
 
-    bar = _progress_bar(progress, len(settings) * seeds, sum(len(j[5]) for j in jobs))
+    bar = _progress_bar(progress, len(settings) * cells, sum(len(j[5]) for j in jobs))
     root_dev = put_replicated(root, mesh)
     group_results, infos = [], []
-    for g, plan, hp_rows, ids, done, todo, program, per_row, compile_s in jobs:
+    for g, plan, hp_rows, (ids, key_ids, fold_ids), done, todo, program, per_row, compile_s in jobs:
         t0 = time.perf_counter()
         leaves: list[np.ndarray] | None = None
         treedef = None
@@ -178,10 +218,12 @@ def sweep(
             padded = np.concatenate([pos, np.full(width - len(pos), pos[0])])
             out = program.executable(  # type: ignore[union-attr]
                 jax.tree.map(functools.partial(_take_rows, rows=padded, mesh=mesh), hp_rows),
-                put_rows(ids[padded], mesh),
+                put_rows(key_ids[padded], mesh),
+                put_rows(fold_ids[padded], mesh),
                 root_dev,
                 train,
                 valid,
+                folds_dev,
             )
             flat, treedef = jax.tree.flatten(fetch(out))
             flat = [leaf[: len(pos)] for leaf in flat]
@@ -216,8 +258,9 @@ def sweep(
         "wall_s": time.perf_counter() - t_start,
     }
     return _assemble(
-        settings, varied, seeds, setup, groups, group_results, infos, keep_params, base, info
-    )
+        settings, varied, (seeds, n_folds), setup, groups, group_results, infos, keep_params,
+        base, info,
+    )  # fmt: skip
 
 
 def _take_rows(a: np.ndarray, rows: np.ndarray, mesh: Any) -> jax.Array:
@@ -321,10 +364,10 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _prints(setup: Setup, settings, seeds, root, model) -> dict[str, str]:
+def _prints(setup: Setup, settings, seeds, root, model, folds) -> dict[str, str]:
     from . import __version__
 
-    arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid))]
+    arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid, folds))]
     return fingerprint(
         version=__version__,
         model=model,
@@ -339,22 +382,24 @@ def _prints(setup: Setup, settings, seeds, root, model) -> dict[str, str]:
     )
 
 
-def _assemble(settings, varied, seeds, setup, groups, results, infos, keep_params, base, info):
+def _assemble(settings, varied, shape, setup, groups, results, infos, keep_params, base, info):
     n = len(settings)
+    seeds, n_folds = shape
+    cells = seeds * n_folds
     steps_max = max(r.train_loss.shape[-1] for r in results)
     vals_max = max(r.val_loss.shape[-1] for r in results)
     metric_names = list(results[0].metrics)
-    metrics = {m: np.full((n, seeds), np.nan, results[0].metrics[m].dtype) for m in metric_names}
-    diverged = np.zeros((n, seeds), bool)
-    diverged_step = np.full((n, seeds), -1, np.int64)
-    cause = np.zeros((n, seeds), np.int64)
+    metrics = {m: np.full((n, cells), np.nan, results[0].metrics[m].dtype) for m in metric_names}
+    diverged = np.zeros((n, cells), bool)
+    diverged_step = np.full((n, cells), -1, np.int64)
+    cause = np.zeros((n, cells), np.int64)
     dtype = results[0].train_loss.dtype
-    train_curves = np.full((n, seeds, steps_max), np.nan, dtype)
-    val_curves = np.full((n, seeds, vals_max), np.nan, dtype)
+    train_curves = np.full((n, cells, steps_max), np.nan, dtype)
+    val_curves = np.full((n, cells, vals_max), np.nan, dtype)
     val_steps: list[tuple[int, ...]] = [()] * n
     params = []
     for (_, idx), r in zip(groups, results, strict=True):
-        shape = (len(idx), seeds)
+        shape = (len(idx), cells)
         r: FitResult = jax.tree.map(lambda a, shape=shape: a.reshape(*shape, *a.shape[1:]), r)
         for m in metric_names:
             metrics[m][idx] = r.metrics[m]
@@ -385,4 +430,5 @@ def _assemble(settings, varied, seeds, setup, groups, results, infos, keep_param
         groups=tuple(infos),
         info=info,
         base=base,
+        folds=n_folds,
     )
