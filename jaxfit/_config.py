@@ -34,7 +34,8 @@ class Hyperparams:
         coupled (added to the gradient, as in PyTorch) for every optimizer except
         ``"adamw"``, where it is decoupled (Loshchilov & Hutter, 2019).
       l2: strength of the penalty ``0.5 * l2 * sum(W**2)`` added to the training loss,
-        over weight matrices (parameters with ``ndim >= 2``, not biases).
+        over weight matrices (parameters with ``ndim >= 2``, not biases); see
+        ``l2_scaling``.
       warmup_steps: linear warm-up length of ``"warmup_cosine"`` (``>= 0``).
       end_factor: final learning rate of ``"cosine"``/``"warmup_cosine"`` as a fraction
         of ``learning_rate`` (``>= 0``).
@@ -56,6 +57,13 @@ class Hyperparams:
       hidden: hidden layer widths of :func:`jaxfit.mlp` (its depth is ``len(hidden)``).
       activation: activation of :func:`jaxfit.mlp`.
       degree: degree of :func:`jaxfit.polynomial`.
+      l2_scaling: ``"mean"`` (default): the objective is ``mean loss + 0.5 * l2 *
+        sum(W**2)``, the deep-learning convention. ``"sum"``: the penalty is divided by
+        the training set's size (its total sample weight, per fold under
+        cross-validation), ``mean loss + 0.5 * l2 * sum(W**2) / n``, which is
+        scikit-learn's convention up to the constant: ``Ridge(alpha)`` is ``l2 = 2 *
+        alpha`` with ``"mse"``, and ``LogisticRegression(C)`` is ``l2 = 1 / C`` with a
+        cross-entropy loss, whatever the fold sizes.
 
     Examples:
       >>> import jaxfit
@@ -89,6 +97,7 @@ class Hyperparams:
     hidden: tuple[int, ...] = static(default=(64, 64))
     activation: str = static(default="relu")
     degree: int = static(default=2)
+    l2_scaling: str = static(default="mean")
 
     if TYPE_CHECKING:  # added by @hyperparams at runtime; declared here for type checkers
 
@@ -102,6 +111,7 @@ class Hyperparams:
         _one_of(f"{name}.optimizer", self.optimizer, OPTIMIZERS)
         _one_of(f"{name}.schedule", self.schedule, SCHEDULES)
         _one_of(f"{name}.activation", self.activation, ACTIVATIONS)
+        _one_of(f"{name}.l2_scaling", self.l2_scaling, ("mean", "sum"))
         _positive(f"{name}.steps", self.steps)
         if self.batch_size is not None:
             _positive(f"{name}.batch_size", self.batch_size)

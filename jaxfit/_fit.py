@@ -230,10 +230,11 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
     init_key, shuffle_key = jax.random.split(key)
     state = _init(spec, hp, init_key, train.x)
     batch_at = _batcher(train, getattr(hp, "batch_size", None), shuffle_key)
+    n_train = jnp.sum(train.weight)
     steps = hp.steps
 
     def one_step(state: TrainState, _):
-        state, m = _step(spec, hp, state, batch_at(state.step))
+        state, m = _step(spec, hp, state, batch_at(state.step), n_train)
         return state, m.loss
 
     def run(state: TrainState, length: int):

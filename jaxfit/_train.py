@@ -155,10 +155,16 @@ def _init(spec: _Spec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
     )
 
 
-def _step(spec: _Spec, hp: Any, state: TrainState, batch: Dataset):
-    """One guarded optimizer step; a setting that fails keeps its last good state."""
+def _step(spec: _Spec, hp: Any, state: TrainState, batch: Dataset, n_train: Any = None):
+    """One guarded optimizer step; a setting that fails keeps its last good state.
+
+    ``n_train`` (the training set's total weight) scales the ``l2`` penalty when
+    ``hp.l2_scaling == "sum"``; ``None`` means the batch is the whole training set.
+    """
     tx = spec.optimizer(hp)
     l2 = getattr(hp, "l2", None)
+    if l2 is not None and getattr(hp, "l2_scaling", "mean") == "sum":
+        l2 = l2 / (jnp.sum(batch.weight) if n_train is None else n_train)
 
     def objective(params):
         loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight)

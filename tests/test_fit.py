@@ -324,3 +324,16 @@ def test_lbfgs_refuses_what_its_line_search_cannot_see():
         jaxfit.Hyperparams(optimizer="lbfgs", weight_decay=0.1)
     with pytest.raises(ValueError, match="schedule='constant'"):
         jaxfit.Hyperparams(optimizer="lbfgs", schedule="cosine")
+
+
+def test_sum_scaled_l2_is_sklearn_ridge():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(37, 4)).astype(np.float32)
+    y = (x @ rng.normal(size=4) + 0.2 * rng.normal(size=37)).astype(np.float32)
+    alpha = 3.0
+    hp = jaxfit.Hyperparams(optimizer="lbfgs", steps=40, l2=2 * alpha, l2_scaling="sum")
+    r = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=jax.random.key(0))
+    ridge = sklearn.Ridge(alpha=alpha).fit(x.astype(np.float64), y.astype(np.float64))
+    np.testing.assert_allclose(np.asarray(r.params["w"])[:, 0], ridge.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(float(r.params["b"][0]), ridge.intercept_, rtol=1e-4, atol=1e-5)
