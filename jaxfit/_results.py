@@ -7,7 +7,6 @@ import os
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._hyperparams import numeric_fields
@@ -325,7 +324,8 @@ class SweepResult:
         s = checked_index("seed", seed, self.seeds * self.folds)
         g = next(g for g, grp in enumerate(self.groups) if i in grp.indices)
         pos = int(np.flatnonzero(self.groups[g].indices == i)[0])
-        return jax.tree.map(lambda a: jnp.asarray(a[pos, s]), self.group_params[g])
+        # numpy, not jnp: a float64 result stays float64 outside an x64 context.
+        return jax.tree.map(lambda a: np.asarray(a[pos, s]), self.group_params[g])
 
     def hp(self, index: int) -> Any:
         """One setting's hyperparameter instance: ``base.replace(**hyperparams[index])``.

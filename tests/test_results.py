@@ -209,7 +209,7 @@ def test_params_unbatches_one_setting_and_seed_for_predict():
     f = fields()
     r = SweepResult(**f)
     p = r.params(3, seed=2)  # setting 3 is the second row of group 1
-    assert p["w"].shape == (D, 1) and p["b"].shape == (1,) and isinstance(p["w"], jax.Array)
+    assert p["w"].shape == (D, 1) and p["b"].shape == (1,) and isinstance(p["w"], np.ndarray)
     np.testing.assert_array_equal(p["w"], f["group_params"][1]["w"][1, 2])
     x = jnp.ones((4, D))
     pred = jaxfit.predict(jaxfit.linear(), r.params(3), x, jaxfit.Hyperparams())
