@@ -295,7 +295,7 @@ class SweepResult:
         ]
 
     def params(self, index: int, seed: int = 0) -> Any:
-        """One setting's trained parameters for one seed, as an unbatched tree of jax arrays.
+        """One setting's trained parameters for one seed, as an unbatched tree of numpy arrays.
 
         Args:
           index: the setting index (negative counts from the end).
