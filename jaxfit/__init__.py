@@ -1,6 +1,7 @@
 """jaxfit: parameters are learned, hyperparameters are declared, and many train at once."""
 
 from importlib.metadata import PackageNotFoundError, version as _version
+from typing import TYPE_CHECKING
 
 from ._config import (
     ACTIVATIONS as ACTIVATIONS,
@@ -51,6 +52,11 @@ from ._results import (
     SweepDiverged as SweepDiverged,
     SweepResult as SweepResult,
 )
+from ._search import (
+    GridSearchCV as GridSearchCV,
+    RandomizedSearchCV as RandomizedSearchCV,
+    one_standard_error as one_standard_error,
+)
 from ._space import (
     Space as Space,
     choice as choice,
@@ -87,6 +93,28 @@ from ._train import (
 )
 from ._tree import l2_penalty as l2_penalty, weight_mask as weight_mask
 
+if TYPE_CHECKING:  # imported lazily at run time (scikit-learn is optional)
+    from ._estimators import (
+        JaxfitClassifier as JaxfitClassifier,
+        JaxfitRegressor as JaxfitRegressor,
+    )
+
+_SKLEARN_NAMES = ("JaxfitClassifier", "JaxfitRegressor")
+
+
+def __getattr__(name: str):
+    """The scikit-learn estimators load on first use: scikit-learn is an optional extra."""
+    if name in _SKLEARN_NAMES:
+        try:
+            from . import _estimators
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"jaxfit.{name} needs scikit-learn: pip install 'jaxfit[sklearn]' ({e})."
+            ) from e
+        return getattr(_estimators, name)
+    raise AttributeError(f"module 'jaxfit' has no attribute {name!r}")
+
+
 try:
     __version__ = _version("jaxfit")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -102,12 +130,16 @@ __all__ = [
     "Dataset",
     "FitResult",
     "Folds",
+    "GridSearchCV",
     "GroupInfo",
     "GroupKFold",
     "Hyperparams",
+    "JaxfitClassifier",
+    "JaxfitRegressor",
     "KFold",
     "Metric",
     "Model",
+    "RandomizedSearchCV",
     "ShuffleSplit",
     "Space",
     "StepMetrics",
@@ -147,6 +179,7 @@ __all__ = [
     "mse",
     "numeric",
     "numeric_fields",
+    "one_standard_error",
     "polynomial",
     "predict",
     "r2",
