@@ -69,12 +69,12 @@ class Hyperparams:
       >>> import jaxfit
       >>> hp = jaxfit.Hyperparams(learning_rate=0.1, optimizer="sgd", steps=200)
       >>> hp.learning_rate, hp.optimizer, hp.steps
-      (Array(0.1, dtype=float32), 'sgd', 200)
+      (array(0.1, dtype=float32), 'sgd', 200)
       >>> @jaxfit.hyperparams
       ... class MyConfig(jaxfit.Hyperparams):
       ...     dropout: float = jaxfit.numeric(0.1, ge=0.0, lt=1.0)
       >>> MyConfig(dropout=0.2).dropout
-      Array(0.2, dtype=float32)
+      array(0.2, dtype=float32)
     """
 
     learning_rate: float = numeric(default=0.01, ge=0.0)

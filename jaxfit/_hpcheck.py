@@ -53,9 +53,11 @@ def _resolve_hints(cls: type) -> dict[str, Any]:
 
 def _validate(obj: Any, spec: _Spec) -> None:
     name = type(obj).__name__
+    dtype = np.dtype(jnp.result_type(float))  # once per setting: it is not free
     for n in spec.numeric:
         value = getattr(obj, n)
-        object.__setattr__(obj, n, _convert_numeric(f"{name}.{n}", value, spec.bounds[n]))
+        converted = _convert_numeric(f"{name}.{n}", value, spec.bounds[n], dtype)
+        object.__setattr__(obj, n, converted)
     for n in spec.static:
         _check_static_value(f"{name}.{n}", getattr(obj, n), spec.hints.get(n))
     check = getattr(obj, "__check_init__", None)
@@ -63,7 +65,47 @@ def _validate(obj: Any, spec: _Spec) -> None:
         check()
 
 
-def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float]) -> Any:
+_SCALAR_OK: dict[str, Callable[[float, float], bool]] = {
+    "ge": lambda v, b: v >= b,
+    "gt": lambda v, b: v > b,
+    "le": lambda v, b: v <= b,
+    "lt": lambda v, b: v < b,
+}
+
+
+def _convert_scalar(
+    where: str, value: Any, bounds: Mapping[str, float], dtype: np.dtype
+) -> np.ndarray | None:
+    """The fast path for a Python number or a leaf this module made: plain float checks.
+
+    A sweep builds thousands of settings, so this path avoids numpy reductions and device
+    transfers. Returns ``None`` for anything else.
+    """
+    if type(value) in (float, int) or (
+        type(value) is np.ndarray
+        and value.ndim == 0
+        and value.dtype == dtype
+        and not value.flags.writeable
+    ):
+        v = float(value)
+    else:
+        return None
+    if not math.isfinite(v):
+        raise ValueError(f"{where}={v!r} must be finite (no NaN or inf).")
+    for k, b in bounds.items():
+        if not _SCALAR_OK[k](v, b):
+            _check_bounds(where, np.asarray(v), bounds)  # raises with the full message
+    if type(value) is np.ndarray:
+        return value
+    arr = np.array(v, dtype=dtype)
+    arr.flags.writeable = False  # leaves are shared between frozen settings
+    return arr
+
+
+def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float], dtype: np.dtype) -> Any:
+    fast = _convert_scalar(where, value, bounds, dtype)
+    if fast is not None:
+        return fast
     if isinstance(value, Tracer):
         if not jnp.issubdtype(value.dtype, jnp.floating):
             raise TypeError(f"{where} must be a floating-point value; got a {value.dtype} tracer.")
@@ -74,15 +116,21 @@ def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float]) -> Any
             "be a real number or an array of real numbers. If this field is structural "
             "(it changes shapes or control flow), declare it with jaxfit.static(...)."
         )
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None and not (
-        jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)
+    given = getattr(value, "dtype", None)
+    if given is not None and not (
+        jnp.issubdtype(given, jnp.floating) or jnp.issubdtype(given, jnp.integer)
     ):
-        raise TypeError(f"{where} has dtype {dtype}; a numeric hyperparameter must be real.")
-    if dtype is not None and jnp.issubdtype(dtype, jnp.floating):
-        arr = jnp.asarray(value)
+        raise TypeError(f"{where} has dtype {given}; a numeric hyperparameter must be real.")
+    # Host numpy arrays, not jax.Arrays: building thousands of settings for a sweep must not
+    # cost a device transfer per field (jit and vmap take numpy leaves as they are).
+    if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jnp.floating):
+        arr = value
+    elif given is not None and jnp.issubdtype(given, jnp.floating):
+        arr = np.array(value)
     else:  # Python numbers and integer arrays become JAX's default float dtype
-        arr = jnp.asarray(value, dtype=jnp.result_type(float))
+        arr = np.array(value, dtype=dtype)
+    if isinstance(arr, np.ndarray):
+        arr.flags.writeable = False  # leaves are shared between frozen settings
     host = np.asarray(value, dtype=float)  # the value as given, for messages
     if not np.all(np.isfinite(host)):
         raise ValueError(f"{where}={_show(host)} must be finite (no NaN or inf).")

@@ -115,9 +115,10 @@ def hyperparams(cls: type[T]) -> type[T]:
     """Turns a class into a frozen hyperparameter dataclass registered as a JAX pytree.
 
     Fields annotated as numbers (``float`` or ``int``, or declared with
-    :func:`jaxfit.numeric`) are *numeric*: they are stored as arrays of JAX's default
-    float dtype and are the pytree's leaves, so ``jax.vmap`` batches them and new values
-    never recompile. Fields declared with :func:`jaxfit.static` are *static*: hashable
+    :func:`jaxfit.numeric`) are *numeric*: they are stored as host (numpy) arrays of
+    JAX's default float dtype (a floating ``jax.Array`` or tracer you pass is kept as it
+    is) and are the pytree's leaves, so ``jax.vmap`` batches them and new values never
+    recompile. Fields declared with :func:`jaxfit.static` are *static*: hashable
     metadata that decides the compiled program.
 
     Construction validates eagerly: an unknown field name, a non-finite or out-of-range
@@ -157,7 +158,7 @@ def hyperparams(cls: type[T]) -> type[T]:
       ...     steps: int = jaxfit.static(100)
       >>> c = Config(learning_rate=0.5)
       >>> jax.tree.leaves(c)
-      [Array(0.5, dtype=float32)]
+      [array(0.5, dtype=float32)]
       >>> jaxfit.static_key(c)
       ('Config', (('steps', 100),))
     """
@@ -390,7 +391,8 @@ def stack(hps: Sequence[T]) -> T:
                 "different static fields need different compiled programs. Group them by "
                 "jaxfit.static_key first (jaxfit.sweep does this for you)."
             )
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *hps)
+    on_host = all(isinstance(x, np.ndarray | np.generic) for h in hps for x in jax.tree.leaves(h))
+    return jax.tree.map(lambda *xs: np.stack(xs) if on_host else jnp.stack(xs), *hps)
 
 
 def unstack(batch: T) -> list[T]:
@@ -444,7 +446,7 @@ def _replace(self: T, **changes: Any) -> T:
     Examples:
       >>> import jaxfit
       >>> jaxfit.Hyperparams().replace(learning_rate=0.3).learning_rate
-      Array(0.3, dtype=float32)
+      array(0.3, dtype=float32)
     """
     current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
     unknown = sorted(set(changes) - set(current))

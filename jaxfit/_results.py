@@ -343,7 +343,7 @@ class SweepResult:
         Examples:
           >>> import jaxfit
           >>> jaxfit._results._example().hp(1).learning_rate
-          Array(0.1, dtype=float32)
+          array(0.1, dtype=float32)
         """
         i = self._index(index)
         if self.base is None:

@@ -220,3 +220,11 @@ def test_tracer_values_are_accepted_inside_jit():
         return jaxfit.Hyperparams(learning_rate=lr).learning_rate * 2
 
     assert float(f(0.25)) == 0.5
+
+
+def test_leaves_are_read_only_host_arrays():
+    c = Config(learning_rate=0.25)
+    assert isinstance(c.learning_rate, np.ndarray)
+    with pytest.raises(ValueError, match="read-only"):
+        c.learning_rate[...] = 3.0  # shared by every copy made with replace
+    assert float(c.replace(penalty=1.0).learning_rate) == 0.25
