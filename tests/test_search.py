@@ -124,7 +124,7 @@ def test_randomized_search_samples_n_iter_settings():
         ({"scoring": "nope"}, ValueError, "not supported"),
         ({"scoring": ["r2", "neg_mean_squared_error"]}, ValueError, "refit must name"),
         ({"error_score": "ignore"}, ValueError, "error_score"),
-        ({"cv": 100}, ValueError, ""),
+        ({"cv": 100}, ValueError, "more than the 60 samples"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
