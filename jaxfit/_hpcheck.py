@@ -51,14 +51,19 @@ def _resolve_hints(cls: type) -> dict[str, Any]:
         return {}
 
 
-def _validate(obj: Any, spec: _Spec) -> None:
+def _validate(obj: Any, spec: _Spec, only: set[str] | None = None) -> None:
+    """Converts and checks the fields (``only`` those named), then ``__check_init__``."""
     name = type(obj).__name__
     dtype = np.dtype(jnp.result_type(float))  # once per setting: it is not free
     for n in spec.numeric:
+        if only is not None and n not in only:
+            continue
         value = getattr(obj, n)
         converted = _convert_numeric(f"{name}.{n}", value, spec.bounds[n], dtype)
         object.__setattr__(obj, n, converted)
     for n in spec.static:
+        if only is not None and n not in only:
+            continue
         _check_static_value(f"{name}.{n}", getattr(obj, n), spec.hints.get(n))
     check = getattr(obj, "__check_init__", None)
     if check is not None:

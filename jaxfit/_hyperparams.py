@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar, dataclass_transform
 
@@ -40,6 +41,9 @@ _KIND = "jaxfit_kind"  # dataclasses.Field.metadata key: "static" or "numeric"
 _BOUNDS = "jaxfit_bounds"
 _MARK = "__jaxfit_hyperparams__"  # set in the class's own __dict__ by the decorator
 _RESERVED = {"replace", "batch_shape"}
+# Set on instances built by the validating constructor (not on JAX's unflattened ones), so
+# replace() need only check the fields it changes.
+_VALIDATED = "_jaxfit_validated"
 
 
 def static(default: Any = dataclasses.MISSING) -> Any:
@@ -211,6 +215,7 @@ def hyperparams(cls: type[T]) -> type[T]:
         except TypeError as e:  # missing required fields
             raise TypeError(f"{type(self).__name__}: {e}") from None
         _validate(self, own)
+        object.__setattr__(self, _VALIDATED, True)
 
     __init__.__doc__ = dataclass_init.__doc__
     cls.__init__ = __init__  # type: ignore[method-assign]
@@ -346,9 +351,14 @@ def _to_python(v: Any) -> Any:
     """Array -> float or nested lists, each float the shortest decimal that round-trips."""
     a = np.asarray(v)
     if a.ndim == 0:
-        scalar: Any = a[()]  # a numpy scalar keeps its precision: float32 prints as float32
-        return float(np.format_float_positional(scalar, unique=True, trim="0"))
+        return _shortest(a.dtype.str, a.tobytes())
     return [_to_python(e) for e in a]
+
+
+@functools.lru_cache(maxsize=4096)  # a sweep's settings share most of their values
+def _shortest(dtype: str, data: bytes) -> float:
+    scalar: Any = np.frombuffer(data, dtype=dtype)[0]  # float32 prints as float32
+    return float(np.format_float_positional(scalar, unique=True, trim="0"))
 
 
 def stack(hps: Sequence[T]) -> T:
@@ -455,7 +465,15 @@ def _replace(self: T, **changes: Any) -> T:
             f"{type(self).__name__}.replace got unknown field(s) {unknown}; allowed fields are "
             f"{sorted(current)}."
         )
-    return type(self)(**(current | changes))
+    if not getattr(self, _VALIDATED, False):  # e.g. made by jax.tree.map: check everything
+        return type(self)(**(current | changes))
+    spec = _spec(self)
+    new = object.__new__(type(self))
+    for name, value in (current | changes).items():
+        object.__setattr__(new, name, value)
+    _validate(new, spec, only=set(changes))
+    object.__setattr__(new, _VALIDATED, True)
+    return new
 
 
 def _repr(self: Any) -> str:

@@ -228,3 +228,27 @@ def test_leaves_are_read_only_host_arrays():
     with pytest.raises(ValueError, match="read-only"):
         c.learning_rate[...] = 3.0  # shared by every copy made with replace
     assert float(c.replace(penalty=1.0).learning_rate) == 0.25
+
+
+def test_replace_checks_changed_fields_and_everything_when_not_built_by_us():
+    c = Config()
+    with pytest.raises(ValueError, match="out of range"):
+        c.replace(learning_rate=-1.0)
+    negative = jax.tree.map(lambda x: -x - 1.0, c)  # unflattened by JAX: never validated
+    with pytest.raises(ValueError, match=r"learning_rate=-1.1\d* is out of range"):
+        negative.replace(penalty=0.0)
+
+
+@jaxfit.hyperparams
+class Ordered:
+    low: float = 0.0
+    high: float = 1.0
+
+    def __check_init__(self):
+        if float(self.low) > float(self.high):
+            raise ValueError("low must not exceed high")
+
+
+def test_replace_runs_cross_field_checks():
+    with pytest.raises(ValueError, match="low must not exceed high"):
+        Ordered().replace(low=2.0)
