@@ -133,7 +133,9 @@ def fit(
       key: a PRNG key (``jax.random.key(seed)``) for initialisation and shuffling.
       val: optional validation data ``(x, y)`` or ``(x, y, weight)``.
       metrics: extra metrics reported at the end on the training and validation data.
-      eval_every: steps between validation evaluations (default ``max(1, steps // 100)``).
+      eval_every: steps between validation evaluations (default: about 100 evaluations,
+        but no more often than every ``10 * len(val) / batch_size`` steps, so that
+        evaluation costs at most about a tenth of training).
       optimizer: ``hp -> optax.GradientTransformation``, built inside the compiled program
         (default :func:`jaxfit.make_optimizer`).
       explode_factor: the objective multiple (of the first step's) that counts as an
@@ -179,8 +181,21 @@ class Setup:
         _check_batch_size(hp)
         every = self.eval_every
         if every is None and self.valid is not None:
-            every = max(1, steps // 100)
+            every = default_eval_every(steps, hp, self.train, self.valid)
         return _Plan(self.spec, self.metrics, every)
+
+
+def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
+    """About 100 validation points, but evaluation at most ~10% of the training work.
+
+    A validation pass costs ``len(valid)`` rows, a step ``batch_size`` rows (or the whole
+    training set); under cross-validation the validation set is the whole data set, masked,
+    so evaluating every step of a minibatch run would cost several times the training.
+    """
+    n_train = train.x.shape[0]
+    rows_per_step = min(getattr(hp, "batch_size", None) or n_train, n_train)
+    cheap_enough = -(-10 * valid.x.shape[0] // rows_per_step)
+    return min(max(1, steps // 100, cheap_enough), steps)
 
 
 def prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Setup:

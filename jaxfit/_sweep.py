@@ -90,7 +90,7 @@ def sweep(
       seeds: the number of seeds per setting.
       val: optional validation data; ``val_loss`` is then the default ranking metric.
       metrics: extra metrics, as for :func:`jaxfit.fit`.
-      eval_every: steps between validation evaluations (default about 100 per run).
+      eval_every: steps between validation evaluations (default as for :func:`jaxfit.fit`).
       optimizer: ``hp -> optax.GradientTransformation`` (default :func:`jaxfit.make_optimizer`).
       explode_factor: as for :func:`jaxfit.fit`.
       memory_budget: bytes per device a chunk may use (default: 75% of an accelerator's

@@ -337,3 +337,15 @@ def test_sum_scaled_l2_is_sklearn_ridge():
     ridge = sklearn.Ridge(alpha=alpha).fit(x.astype(np.float64), y.astype(np.float64))
     np.testing.assert_allclose(np.asarray(r.params["w"])[:, 0], ridge.coef_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(float(r.params["b"][0]), ridge.intercept_, rtol=1e-4, atol=1e-5)
+
+
+def test_default_eval_every_keeps_evaluation_cheap():
+    from jaxfit._fit import default_eval_every
+
+    big = jaxfit.as_dataset((np.zeros((1000, 2)), np.zeros(1000)))
+    small = jaxfit.as_dataset((np.zeros((100, 2)), np.zeros(100)))
+    full = jaxfit.Hyperparams(steps=1000)
+    assert default_eval_every(1000, full, big, small) == 10  # 100 points
+    mini = full.replace(batch_size=50)
+    assert default_eval_every(1000, mini, big, big) == 200  # 10 * 1000 / 50
+    assert default_eval_every(30, mini, big, big) == 30  # at least the final evaluation
