@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 from ._data import Dataset
 from ._losses import Metric, check_targets, get_metric
@@ -92,6 +93,9 @@ class _Plan:
     spec: _Spec
     metrics: tuple[Metric, ...]
     eval_every: int | None
+    # Minibatches per epoch when known on the host (the same for every row): the epoch's
+    # shuffle is then computed once per epoch instead of at every step.
+    epoch_batches: int | None = None
 
 
 def fit(
@@ -175,14 +179,23 @@ class Setup:
     metrics: tuple[Metric, ...]
     eval_every: int | None
 
-    def plan_for(self, hp: Any) -> _Plan:
-        """The static plan of one setting (its steps decide the default ``eval_every``)."""
+    def plan_for(self, hp: Any, fold_train: Any = None) -> _Plan:
+        """The static plan of one setting (its steps decide the default ``eval_every``).
+
+        ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
+        """
         steps = _steps(hp)
         _check_batch_size(hp)
         every = self.eval_every
         if every is None and self.valid is not None:
             every = default_eval_every(steps, hp, self.train, self.valid)
-        return _Plan(self.spec, self.metrics, every)
+        batches = None
+        if not isinstance(self.train.weight, Tracer):
+            weights = np.asarray(self.train.weight)[None]
+            if fold_train is not None:
+                weights = weights * np.asarray(fold_train)
+            batches = epoch_batches(weights, getattr(hp, "batch_size", None))
+        return _Plan(self.spec, self.metrics, every, batches)
 
 
 def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
@@ -244,24 +257,30 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
     spec = plan.spec
     init_key, shuffle_key = jax.random.split(key)
     state = _init(spec, hp, init_key, train.x)
-    batch_at = _batcher(train, getattr(hp, "batch_size", None), shuffle_key)
+    batch_at = _batcher(train, getattr(hp, "batch_size", None), shuffle_key, plan.epoch_batches)
     n_train = jnp.sum(train.weight)
     steps = hp.steps
 
-    def one_step(state: TrainState, _):
-        state, m = _step(spec, hp, state, batch_at(state.step), n_train)
-        return state, m.loss
+    def one_step(carry, t):
+        state, order = carry  # order: the current epoch's sample order
+        batch, order = batch_at(t, order)
+        state, m = _step(spec, hp, state, batch, n_train)
+        return (state, order), m.loss
 
-    def run(state: TrainState, length: int):
-        return jax.lax.scan(one_step, state, None, length=length)
+    def run(carry, start: Any, length: int):
+        # The step index comes from the scan's xs, not the (batched) state: it stays
+        # unbatched under vmap, so the per-epoch reshuffle remains a real branch.
+        ts = start + jnp.arange(length, dtype=jnp.int32)
+        return jax.lax.scan(one_step, carry, ts)
 
     def val_loss(state: TrainState):
         assert valid is not None
         v = spec.loss(spec.model.apply(state.params, valid.x, hp), valid.y, valid.weight)
         return jnp.where(state.alive, v, jnp.nan)
 
+    carry = (state, batch_at.init)
     if valid is None or plan.eval_every is None:
-        state, losses = run(state, steps)
+        carry, losses = run(carry, 0, steps)
         vals = jnp.zeros((0,), losses.dtype)
         val_steps: tuple[int, ...] = ()
     else:
@@ -270,20 +289,23 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
         parts, val_parts = [], []
         if q:
 
-            def segment(state: TrainState, _):
-                state, losses = run(state, every)
-                return state, (losses, val_loss(state))
+            def segment(carry, i):
+                carry, losses = run(carry, i * every, every)
+                return carry, (losses, val_loss(carry[0]))
 
-            state, (seg_losses, seg_vals) = jax.lax.scan(segment, state, None, length=q)
+            carry, (seg_losses, seg_vals) = jax.lax.scan(
+                segment, carry, jnp.arange(q, dtype=jnp.int32)
+            )
             parts.append(seg_losses.reshape(-1))
             val_parts.append(seg_vals)
         if r:
-            state, tail = run(state, r)
+            carry, tail = run(carry, q * every, r)
             parts.append(tail)
-            val_parts.append(val_loss(state)[None])
+            val_parts.append(val_loss(carry[0])[None])
         losses, vals = jnp.concatenate(parts), jnp.concatenate(val_parts)
         val_steps = tuple(range(every, q * every + 1, every)) + ((steps,) if r else ())
 
+    state = carry[0]
     final = _final_metrics(plan, hp, state.params, train, valid)
     return FitResult(
         params=state.params,
@@ -298,32 +320,65 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
     )
 
 
-def _batcher(train: Dataset, batch_size: int | None, key: jax.Array):
-    """Returns ``step -> minibatch``: an epoch-wise reshuffle of the samples that count.
+class _Batcher:
+    """``(step, order) -> (minibatch, order)``: an epoch-wise reshuffle of the samples that count.
 
     Samples with zero weight (another fold's, under cross-validation) are ordered after
     the others, so every epoch is ``ceil(n_active / batch_size)`` minibatches that see each
-    weighted sample exactly once; the last one is padded with zero-weight samples.
+    weighted sample exactly once; the last one is padded with zero-weight samples. When
+    the number of minibatches per epoch is known on the host (``epoch_batches``), the
+    order is drawn once per epoch and carried; otherwise (weights only known inside the
+    program) it is redrawn at every step, which costs a sort of the data per step.
     """
-    n = train.x.shape[0]
-    if batch_size is None or batch_size >= n:
-        return lambda step: train
-    n_active = jnp.sum(train.weight > 0)
-    n_batches = jnp.maximum((n_active + batch_size - 1) // batch_size, 1)
-    size = -(-n // batch_size) * batch_size
-    inactive = (train.weight <= 0).astype(jnp.int32)
 
-    def batch_at(step: jax.Array) -> Dataset:
-        epoch, b = step // n_batches, step % n_batches
-        perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+    def __init__(self, train: Dataset, batch_size: int | None, key: jax.Array,
+                 epoch_batches: int | None) -> None:  # fmt: skip
+        self.train, self.key = train, key
+        n = train.x.shape[0]
+        self.full = batch_size is None or batch_size >= n
+        self.batch_size = batch_size or n
+        self.size = -(-n // self.batch_size) * self.batch_size
+        self.n_active = jnp.sum(train.weight > 0)
+        dynamic = jnp.maximum((self.n_active + self.batch_size - 1) // self.batch_size, 1)
+        self.n_batches = dynamic if epoch_batches is None else epoch_batches
+        self.static = epoch_batches is not None
+        self.init = jnp.zeros((0 if self.full else self.size,), jnp.int32)
+
+    def order(self, epoch: jax.Array) -> jax.Array:
+        n = self.train.x.shape[0]
+        perm = jax.random.permutation(jax.random.fold_in(self.key, epoch), n)
+        inactive = (self.train.weight <= 0).astype(jnp.int32)
         perm = perm[jnp.argsort(inactive[perm], stable=True)]  # active samples first
-        perm = jnp.concatenate([perm, jnp.zeros((size - n,), perm.dtype)])
-        start = b * batch_size
-        idx = jax.lax.dynamic_slice(perm, (start,), (batch_size,))
-        mask = (start + jnp.arange(batch_size)) < n_active
-        return Dataset(train.x[idx], train.y[idx], train.weight[idx] * mask)
+        return jnp.concatenate([perm, jnp.zeros((self.size - n,), perm.dtype)]).astype(jnp.int32)
 
-    return batch_at
+    def __call__(self, step: jax.Array, order: jax.Array) -> tuple[Dataset, jax.Array]:
+        if self.full:
+            return self.train, order
+        epoch, b = step // self.n_batches, step % self.n_batches
+        if self.static:
+            order = jax.lax.cond(b == 0, lambda: self.order(epoch), lambda: order)
+        else:
+            order = self.order(epoch)
+        start = b * self.batch_size
+        idx = jax.lax.dynamic_slice(order, (start,), (self.batch_size,))
+        mask = (start + jnp.arange(self.batch_size)) < self.n_active
+        t = self.train
+        return Dataset(t.x[idx], t.y[idx], t.weight[idx] * mask), order
+
+
+def _batcher(
+    train: Dataset, batch_size: int | None, key: jax.Array, epoch_batches: int | None = None
+) -> _Batcher:
+    return _Batcher(train, batch_size, key, epoch_batches)
+
+
+def epoch_batches(weights: Any, batch_size: int | None) -> int | None:
+    """Minibatches per epoch if the same for every row of ``weights`` (``(rows, n)``)."""
+    if batch_size is None:
+        return None
+    w = np.asarray(weights).reshape(-1, np.shape(weights)[-1])
+    counts = {max(1, -(-int(k) // batch_size)) for k in (w > 0).sum(axis=1)}
+    return counts.pop() if len(counts) == 1 else None
 
 
 def _final_metrics(plan: _Plan, hp: Any, params: Any, train: Dataset, valid: Dataset | None):

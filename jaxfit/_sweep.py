@@ -166,7 +166,8 @@ def sweep(
         fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
     budget = memory_budget or default_memory_budget(mesh)
     groups = _group(settings)
-    plans = [setup.plan_for(settings[idx[0]]) for _, idx in groups]
+    fold_train = None if fold_arrays is None else fold_arrays[0]
+    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in groups]
     ckpt = None
     if checkpoint_dir is not None:
         ckpt = Checkpoint.open(

@@ -66,13 +66,15 @@ def test_explicit_sklearn_splits_give_the_same_folds(result):
 def test_minibatches_see_only_the_training_fold_once_per_epoch():
     weight = np.array([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], np.float32)  # 7 active samples
     ds = jaxfit.as_dataset((np.arange(10, dtype=np.float32), np.zeros(10, np.float32), weight))
-    batch_at = _batcher(ds, 3, jax.random.key(0))  # ceil(7 / 3) = 3 batches per epoch
-    for epoch in range(2):
-        seen = []
-        for b in range(3):
-            batch = batch_at(np.int32(epoch * 3 + b))
-            seen += [int(v) for v, w in zip(batch.x, batch.weight, strict=True) if w > 0]
-        assert sorted(seen) == [0, 2, 3, 5, 6, 8, 9]
+    for static in (None, 3):  # ceil(7 / 3) = 3 batches per epoch
+        batch_at = _batcher(ds, 3, jax.random.key(0), static)
+        order = batch_at.init
+        for epoch in range(2):
+            seen = []
+            for b in range(3):
+                batch, order = batch_at(np.int32(epoch * 3 + b), order)
+                seen += [int(v) for v, w in zip(batch.x, batch.weight, strict=True) if w > 0]
+            assert sorted(seen) == [0, 2, 3, 5, 6, 8, 9]
 
 
 def test_cv_with_minibatches_runs_and_ranks():

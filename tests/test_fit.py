@@ -137,18 +137,36 @@ def test_dtypes_are_kept(x64):
         assert r.metrics["train_loss"].dtype == dtype
 
 
-def test_minibatches_cover_every_sample_once_per_epoch():
+def _epochs(batch_at, n_epochs, n_batches):
+    """The weighted samples of each epoch, stepping the batcher as the scan does."""
+    order, out = batch_at.init, []
+    for epoch in range(n_epochs):
+        seen, xs = [], []
+        for b in range(n_batches):
+            batch, order = batch_at(jnp.int32(epoch * n_batches + b), order)
+            seen += [int(v) for v, w in zip(batch.x, batch.weight, strict=True) if w > 0]
+            xs.append(np.asarray(batch.x))
+        out.append((seen, xs))
+    return out
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_minibatches_cover_every_sample_once_per_epoch(static):
     n, bs = 10, 4
     ds = jaxfit.as_dataset((np.arange(n, dtype=np.float32), np.zeros(n, np.float32)))
-    batch_at = _batcher(ds, bs, jax.random.key(0))
-    for epoch in range(2):
-        seen = []
-        for b in range(3):  # ceil(10 / 4) batches; the last has 2 zero-weight pads
-            batch = batch_at(jnp.int32(epoch * 3 + b))
-            seen += [int(v) for v, w in zip(batch.x, batch.weight, strict=True) if w > 0]
+    batch_at = _batcher(ds, bs, jax.random.key(0), 3 if static else None)
+    epochs = _epochs(batch_at, 2, 3)  # ceil(10 / 4) batches; the last has 2 zero-weight pads
+    for seen, _ in epochs:
         assert sorted(seen) == list(range(n))
-    first = batch_at(jnp.int32(0)).x
-    assert not np.array_equal(first, batch_at(jnp.int32(3)).x)  # reshuffled per epoch
+    assert not np.array_equal(epochs[0][1][0], epochs[1][1][0])  # reshuffled per epoch
+
+
+def test_epoch_order_drawn_once_equals_drawn_every_step():
+    ds = jaxfit.as_dataset((np.arange(10, dtype=np.float32), np.zeros(10, np.float32)))
+    once = _epochs(_batcher(ds, 4, jax.random.key(1), 3), 3, 3)
+    every = _epochs(_batcher(ds, 4, jax.random.key(1), None), 3, 3)
+    for (a, xa), (b, xb) in zip(once, every, strict=True):
+        assert a == b and all(np.array_equal(u, v) for u, v in zip(xa, xb, strict=True))
 
 
 def test_minibatch_fit_converges(line):
