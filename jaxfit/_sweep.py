@@ -135,7 +135,14 @@ def sweep(
     root = np.asarray(jax.random.key_data(key))
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
-    setup = prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
+    # Under cross-validation the test folds are the validation sets: check eval_every as if
+    # a validation set had been given.
+    setup = prepare(
+        model, loss, data, val, metrics, optimizer, explode_factor,
+        eval_every if cv is None else None,
+    )  # fmt: skip
+    if cv is not None and eval_every is not None:
+        prepare(model, loss, data, data, metrics, optimizer, explode_factor, eval_every)
     settings, varied = _settings(base, space)
     folds = None
     if cv is not None:
@@ -149,7 +156,7 @@ def sweep(
             classifier=setup.spec.loss.target in ("class", "binary"),
         )  # fmt: skip
         # The training data doubles as the validation set; each row's fold masks its weights.
-        setup = dataclasses.replace(setup, valid=setup.train)
+        setup = dataclasses.replace(setup, valid=setup.train, eval_every=eval_every)
     elif groups is not None:
         raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
     n_folds = 1 if folds is None else folds.n_folds

@@ -92,3 +92,11 @@ def test_cv_excludes_val_and_groups_need_cv():
         jaxfit.sweep(jaxfit.linear(), "mse", (X, Y), BASE, SPACE, key=KEY, groups=np.arange(10))
     with pytest.raises(ValueError):
         jaxfit.sweep(jaxfit.linear(), "mse", (X, Y), BASE, SPACE, key=KEY, cv=20)
+
+
+def test_eval_every_applies_to_the_test_folds():
+    r = jaxfit.sweep(jaxfit.linear(), "mse", (X, Y), BASE, SPACE, key=KEY, cv=3, eval_every=10,
+                     progress=False)  # fmt: skip
+    assert r.val_steps[0] == (10, 20, 30)
+    with pytest.raises(ValueError, match="eval_every must be a positive int"):
+        jaxfit.sweep(jaxfit.linear(), "mse", (X, Y), BASE, SPACE, key=KEY, cv=3, eval_every=0)
