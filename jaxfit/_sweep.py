@@ -172,9 +172,9 @@ def sweep(
         dtype = np.asarray(setup.train.weight).dtype
         fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
     budget = memory_budget or default_memory_budget(mesh)
-    groups = _group(settings)
+    static_groups = _group(settings)
     fold_train = None if fold_arrays is None else fold_arrays[0]
-    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in groups]
+    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in static_groups]
     ckpt = None
     if checkpoint_dir is not None:
         ckpt = Checkpoint.open(
@@ -184,7 +184,7 @@ def sweep(
 
     # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
     jobs = []
-    for g, ((_, idx), plan) in enumerate(zip(groups, plans, strict=True)):
+    for g, ((_, idx), plan) in enumerate(zip(static_groups, plans, strict=True)):
         hp_rows = jax.tree.map(
             lambda a: np.repeat(np.asarray(a), cells, axis=0), stack([settings[i] for i in idx])
         )
@@ -247,8 +247,8 @@ def sweep(
         group_results.append(jax.tree.unflatten(treedef, leaves))
         infos.append(
             GroupInfo(
-                static_key=static_key(settings[groups[g][1][0]]),
-                indices=np.asarray(groups[g][1]),
+                static_key=static_key(settings[static_groups[g][1][0]]),
+                indices=np.asarray(static_groups[g][1]),
                 compile_s=compile_s,
                 run_s=time.perf_counter() - t0,
                 chunk_size=width,
@@ -266,7 +266,7 @@ def sweep(
         "wall_s": time.perf_counter() - t_start,
     }
     return _assemble(
-        settings, varied, (seeds, n_folds), setup, groups, group_results, infos, keep_params,
+        settings, varied, (seeds, n_folds), setup, static_groups, group_results, infos, keep_params,
         base, info,
     )  # fmt: skip
 
