@@ -135,14 +135,13 @@ def sweep(
     root = np.asarray(jax.random.key_data(key))
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
-    # Under cross-validation the test folds are the validation sets: check eval_every as if
-    # a validation set had been given.
+    # Under cross-validation the test folds are the validation sets, set below.
     setup = prepare(
         model, loss, data, val, metrics, optimizer, explode_factor,
         eval_every if cv is None else None,
     )  # fmt: skip
     if cv is not None and eval_every is not None:
-        prepare(model, loss, data, data, metrics, optimizer, explode_factor, eval_every)
+        _check_positive("eval_every", eval_every)
     settings, varied = _settings(base, space)
     folds = None
     if cv is not None:
