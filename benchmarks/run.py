@@ -164,7 +164,16 @@ def _machine(payload: dict[str, Any]) -> str:
         state = "dirty tree" if start.get("dirty") else "clean tree"
         load += f"; jaxfit at {start.get('git_head')} ({state}, source {start['sha256']})"
         if not source.get("unchanged", True):
-            load += " — **WARNING: the jaxfit source changed during this run**"
+            children = ", ".join(
+                f"{c.get('git_head')} ({c['sha256']})" for c in source.get("children", [])
+            )
+            end = source["end"]
+            load += (
+                " — **WARNING: the jaxfit source changed during this run**: rows timed in the "
+                "runner's process measured the version above (imported at the start)"
+                + (f"; child processes imported {children}" if children else "")
+                + f"; at the end the tree was at {end.get('git_head')} ({end['sha256']})"
+            )
     return (
         f"Machine: {m['platform']} ({m.get('cpu_model', m['device_kind'])}), "
         f"{m['device_count']} device(s), {m['cpu_count']} CPUs; jax {m['jax']}, "
