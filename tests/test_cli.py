@@ -5,7 +5,8 @@ import re
 import subprocess
 import sys
 
-from jaxfit._cli import demo_command, main
+from jaxfit._cli import main
+from jaxfit._demo import demo_command
 
 
 def test_demo_recovers_parameters_and_marks_divergence():
