@@ -25,45 +25,47 @@ class Hyperparams:
     compiled program, so a sweep compiles once per distinct combination of them.
 
     Numeric (leaves, swept with ``vmap``, no recompilation):
-      learning_rate: peak step size (``>= 0``).
-      momentum: momentum coefficient of ``"momentum"`` and ``"nesterov"`` (``[0, 1)``).
-      b1, b2: Adam's first and second moment decay rates (``[0, 1)``).
-      eps: Adam's / RMSprop's / Adagrad's denominator constant (``> 0``).
-      decay: RMSprop's squared-gradient decay (``[0, 1)``).
-      weight_decay: weight decay on weight matrices (parameters with ``ndim >= 2``);
-        coupled (added to the gradient, as in PyTorch) for every optimizer except
-        ``"adamw"``, where it is decoupled (Loshchilov & Hutter, 2019).
-      l2: strength of the penalty ``0.5 * l2 * sum(W**2)`` added to the training loss,
-        over weight matrices (parameters with ``ndim >= 2``, not biases); see
-        ``l2_scaling``.
-      warmup_steps: linear warm-up length of ``"warmup_cosine"`` (``>= 0``).
-      end_factor: final learning rate of ``"cosine"``/``"warmup_cosine"`` as a fraction
-        of ``learning_rate`` (``>= 0``).
-      decay_rate: learning-rate factor of ``"exponential"`` (reached at the last step)
-        and of each ``"step"`` drop (``> 0``).
-      decay_every: steps between drops of the ``"step"`` schedule (``> 0``).
+
+    - ``learning_rate``: peak step size (``>= 0``).
+    - ``momentum``: momentum coefficient of ``"momentum"`` and ``"nesterov"`` (``[0, 1)``).
+    - ``b1``, ``b2``: Adam's first and second moment decay rates (``[0, 1)``).
+    - ``eps``: Adam's / RMSprop's / Adagrad's denominator constant (``> 0``).
+    - ``decay``: RMSprop's squared-gradient decay (``[0, 1)``).
+    - ``weight_decay``: weight decay on weight matrices (parameters with ``ndim >= 2``);
+      coupled (added to the gradient, as in PyTorch) for every optimizer except
+      ``"adamw"``, where it is decoupled (Loshchilov & Hutter, 2019).
+    - ``l2``: strength of the penalty ``0.5 * l2 * sum(W**2)`` added to the training loss,
+      over weight matrices (parameters with ``ndim >= 2``, not biases); see
+      ``l2_scaling``.
+    - ``warmup_steps``: linear warm-up length of ``"warmup_cosine"`` (``>= 0``).
+    - ``end_factor``: final learning rate of ``"cosine"``/``"warmup_cosine"`` as a fraction
+      of ``learning_rate`` (``>= 0``).
+    - ``decay_rate``: learning-rate factor of ``"exponential"`` (reached at the last step)
+      and of each ``"step"`` drop (``> 0``).
+    - ``decay_every``: steps between drops of the ``"step"`` schedule (``> 0``).
 
     Static (structure, one compile per distinct value):
-      optimizer: one of ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"lbfgs"``. ``"lbfgs"`` (optax's
-        L-BFGS with a zoom line search, for tight convergence on smooth, convex,
-        full-batch problems) picks its own step sizes: ``learning_rate`` is not used, and
-        it refuses a non-constant schedule and ``weight_decay`` (use ``l2``, which is part
-        of the objective the line search sees).
-      schedule: one of ``"constant"``, ``"cosine"``, ``"warmup_cosine"``,
-        ``"exponential"``, ``"step"``.
-      steps: number of optimizer steps of a training run (``>= 1``).
-      batch_size: minibatch size, or ``None`` for full-batch training.
-      hidden: hidden layer widths of :func:`jaxfit.mlp` (its depth is ``len(hidden)``).
-      activation: activation of :func:`jaxfit.mlp`.
-      degree: degree of :func:`jaxfit.polynomial`.
-      l2_scaling: ``"mean"`` (default): the objective is ``mean loss + 0.5 * l2 *
-        sum(W**2)``, the deep-learning convention. ``"sum"``: the penalty is divided by
-        the training set's size (its total sample weight, per fold under
-        cross-validation), ``mean loss + 0.5 * l2 * sum(W**2) / n``, which is
-        scikit-learn's convention up to the constant: ``Ridge(alpha)`` is ``l2 = 2 *
-        alpha`` with ``"mse"``, and ``LogisticRegression(C)`` is ``l2 = 1 / C`` with a
-        cross-entropy loss, whatever the fold sizes.
+
+    - ``optimizer``: one of ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
+      ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"lbfgs"``. ``"lbfgs"`` (optax's
+      L-BFGS with a zoom line search, for tight convergence on smooth, convex,
+      full-batch problems) picks its own step sizes: ``learning_rate`` is not used, and
+      it refuses a non-constant schedule and ``weight_decay`` (use ``l2``, which is part
+      of the objective the line search sees).
+    - ``schedule``: one of ``"constant"``, ``"cosine"``, ``"warmup_cosine"``,
+      ``"exponential"``, ``"step"``.
+    - ``steps``: number of optimizer steps of a training run (``>= 1``).
+    - ``batch_size``: minibatch size, or ``None`` for full-batch training.
+    - ``hidden``: hidden layer widths of :func:`jaxfit.mlp` (its depth is ``len(hidden)``).
+    - ``activation``: activation of :func:`jaxfit.mlp`.
+    - ``degree``: degree of :func:`jaxfit.polynomial`.
+    - ``l2_scaling``: ``"mean"`` (default): the objective is ``mean loss + 0.5 * l2 *
+      sum(W**2)``, the deep-learning convention. ``"sum"``: the penalty is divided by
+      the training set's size (its total sample weight, per fold under
+      cross-validation), ``mean loss + 0.5 * l2 * sum(W**2) / n``, which is
+      scikit-learn's convention up to the constant: ``Ridge(alpha)`` is ``l2 = 2 *
+      alpha`` with ``"mse"``, and ``LogisticRegression(C)`` is ``l2 = 1 / C`` with a
+      cross-entropy loss, whatever the fold sizes.
 
     Examples:
       >>> import jaxfit

@@ -268,17 +268,21 @@ class GridSearchCV(_BaseSearch):
       estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`.
       param_grid: a dict from hyperparameter name to a list of values, or a list of such
         dicts (their grids are concatenated).
-      scoring: a scoring name (``"neg_mean_squared_error"``, ``"r2"``, ``"accuracy"``,
-        ``"neg_log_loss"``, ...), a callable ``(pred, y, weight) -> score``, or a list or
-        dict of them; default R² or accuracy.
-      cv: an int, a jaxfit or scikit-learn splitter, or explicit ``(train, test)`` pairs.
-      seeds: seeds per setting and fold.
-      refit: ``True``, the name of a scorer, a callable ``cv_results_ -> index`` (such as
-        :func:`jaxfit.one_standard_error`), or ``False``.
-      error_score: the score of a diverged setting, or ``"raise"``.
-      return_train_score: also report ``*_train_score``.
-      memory_budget: bytes per device for the sweep.
-      progress: show a progress bar (default: when stderr is a terminal).
+
+    Keyword Args:
+      scoring (str | Callable | list | dict | None): a scoring name
+        (``"neg_mean_squared_error"``, ``"r2"``, ``"accuracy"``, ``"neg_log_loss"``, ...), a
+        callable ``(pred, y, weight) -> score``, or a list or dict of them; default R² or
+        accuracy.
+      cv (Any): an int, a jaxfit or scikit-learn splitter, or explicit ``(train, test)``
+        pairs.
+      seeds (int): seeds per setting and fold.
+      refit (bool | str | Callable): ``True``, the name of a scorer, a callable
+        ``cv_results_ -> index`` (such as :func:`jaxfit.one_standard_error`), or ``False``.
+      error_score (float | str): the score of a diverged setting, or ``"raise"``.
+      return_train_score (bool): also report ``*_train_score``.
+      memory_budget (int | None): bytes per device for the sweep.
+      progress (bool | None): show a progress bar (default: when stderr is a terminal).
 
     Examples:
       >>> import numpy as np, jaxfit
