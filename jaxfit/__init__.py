@@ -47,6 +47,7 @@ from ._models import (
     softmax_regression as softmax_regression,
 )
 from ._optim import make_optimizer as make_optimizer, make_schedule as make_schedule
+from ._plan import PlanGroup as PlanGroup, SweepPlan as SweepPlan, sweep_plan as sweep_plan
 from ._results import (
     GroupInfo as GroupInfo,
     SweepDiverged as SweepDiverged,
@@ -127,6 +128,8 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "Comparison",
+    "PlanGroup",
+    "SweepPlan",
     "Dataset",
     "FitResult",
     "Folds",
@@ -193,6 +196,7 @@ __all__ = [
     "static_key",
     "summarize",
     "sweep",
+    "sweep_plan",
     "to_dict",
     "uniform",
     "unstack",

@@ -128,52 +128,14 @@ def sweep(
       [False, False, False, True]
     """
     t_start = time.perf_counter()
-    _check_hp(base)
-    if base.batch_shape != ():
-        raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
-    key = _check_key(key)
-    root = np.asarray(jax.random.key_data(key))
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
-    # Under cross-validation the test folds are the validation sets, set below.
-    setup = prepare(
-        model, loss, data, val, metrics, optimizer, explode_factor,
-        eval_every if cv is None else None,
+    p = _prepare(
+        model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
+        explode_factor, memory_budget, chunk_size, devices, cv, groups,
     )  # fmt: skip
-    if cv is not None and eval_every is not None:
-        _check_positive("eval_every", eval_every)
-    settings, varied = _settings(base, space)
-    folds = None
-    if cv is not None:
-        if val is not None:
-            raise ValueError(
-                "give either val= (one validation set) or cv= (cross-validation folds, whose "
-                "test folds are the validation sets), not both."
-            )
-        folds = as_folds(
-            cv, np.asarray(setup.train.x), np.asarray(setup.train.y), groups,
-            classifier=setup.spec.loss.target in ("class", "binary"),
-        )  # fmt: skip
-        # The training data doubles as the validation set; each row's fold masks its weights.
-        setup = dataclasses.replace(setup, valid=setup.train, eval_every=eval_every)
-    elif groups is not None:
-        raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
-    n_folds = 1 if folds is None else folds.n_folds
-    cells = seeds * n_folds
-    if len(settings) * cells >= 2**31:
-        raise ValueError(f"{len(settings)} settings x {cells} runs is too many rows (>= 2**31).")
-    _check_positive("chunk_size", chunk_size)
-    _check_positive("memory_budget", memory_budget)
-    mesh = make_mesh(devices)
-    n_dev = mesh.size
-    fold_arrays = None
-    if folds is not None:
-        dtype = np.asarray(setup.train.weight).dtype
-        fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
-    budget = memory_budget or default_memory_budget(mesh)
-    static_groups = _group(settings)
-    fold_train = None if fold_arrays is None else fold_arrays[0]
-    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in static_groups]
+    setup, settings, varied, root, mesh = p.setup, p.settings, p.varied, p.root, p.mesh
+    budget = p.budget
+    n_folds, cells, n_dev, fold_arrays = p.n_folds, p.cells, p.mesh.size, p.fold_arrays
+    static_groups, plans = p.static_groups, p.plans
     ckpt = None
     if checkpoint_dir is not None:
         ckpt = Checkpoint.open(
@@ -199,10 +161,7 @@ def sweep(
             finished[np.searchsorted(ids, rows)] = True
         todo = np.nonzero(~finished)[0]
         hp_one = jax.tree.map(lambda a: a[0], hp_rows)
-        compile_at = functools.partial(
-            get_program, plan, hp_one, mesh=mesh, root=root, train=setup.train,
-            valid=setup.valid, folds=fold_arrays,
-        )  # fmt: skip
+        compile_at = p.compiler(g, hp_one)
         program, per_row, compile_s = _choose_program(
             compile_at, len(todo), n_dev, budget, chunk_size
         )
@@ -267,6 +226,92 @@ def sweep(
     return _assemble(
         settings, varied, (seeds, n_folds), setup, static_groups, group_results, infos, keep_params,
         base, info,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A sweep's validated inputs and static plan, before anything is compiled."""
+
+    setup: Setup
+    settings: list[Any]
+    varied: tuple[str, ...]
+    seeds: int
+    root: np.ndarray
+    mesh: Any
+    budget: int
+    n_folds: int
+    fold_arrays: tuple[np.ndarray, np.ndarray] | None
+    static_groups: list[tuple[Any, list[int]]]
+    plans: list[Any]
+    chunk_size: int | None
+
+    @property
+    def cells(self) -> int:
+        """Rows per setting: seeds x folds."""
+        return self.seeds * self.n_folds
+
+    def compiler(self, g: int, hp_one: Any) -> Callable[[int], Program]:
+        """``width -> Program`` for static group ``g`` (``hp_one``: one of its rows)."""
+        return functools.partial(
+            get_program, self.plans[g], hp_one, mesh=self.mesh, root=self.root,
+            train=self.setup.train, valid=self.setup.valid, folds=self.fold_arrays,
+        )  # fmt: skip
+
+
+def _prepare(
+    model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
+    explode_factor, memory_budget, chunk_size, devices, cv, groups,
+) -> Prepared:  # fmt: skip
+    """Validates a sweep's arguments and works out its static groups (no compiling)."""
+    _check_hp(base)
+    if base.batch_shape != ():
+        raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
+    key = _check_key(key)
+    root = np.asarray(jax.random.key_data(key))
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
+    # Under cross-validation the test folds are the validation sets, set below.
+    setup = prepare(
+        model, loss, data, val, metrics, optimizer, explode_factor,
+        eval_every if cv is None else None,
+    )  # fmt: skip
+    if cv is not None and eval_every is not None:
+        _check_positive("eval_every", eval_every)
+    settings, varied = _settings(base, space)
+    folds = None
+    if cv is not None:
+        if val is not None:
+            raise ValueError(
+                "give either val= (one validation set) or cv= (cross-validation folds, whose "
+                "test folds are the validation sets), not both."
+            )
+        folds = as_folds(
+            cv, np.asarray(setup.train.x), np.asarray(setup.train.y), groups,
+            classifier=setup.spec.loss.target in ("class", "binary"),
+        )  # fmt: skip
+        # The training data doubles as the validation set; each row's fold masks its weights.
+        setup = dataclasses.replace(setup, valid=setup.train, eval_every=eval_every)
+    elif groups is not None:
+        raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
+    n_folds = 1 if folds is None else folds.n_folds
+    cells = seeds * n_folds
+    if len(settings) * cells >= 2**31:
+        raise ValueError(f"{len(settings)} settings x {cells} runs is too many rows (>= 2**31).")
+    _check_positive("chunk_size", chunk_size)
+    _check_positive("memory_budget", memory_budget)
+    mesh = make_mesh(devices)
+    fold_arrays = None
+    if folds is not None:
+        dtype = np.asarray(setup.train.weight).dtype
+        fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
+    budget = memory_budget or default_memory_budget(mesh)
+    static_groups = _group(settings)
+    fold_train = None if fold_arrays is None else fold_arrays[0]
+    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in static_groups]
+    return Prepared(
+        setup, settings, varied, seeds, root, mesh, budget, n_folds, fold_arrays,
+        static_groups, plans, chunk_size,
     )  # fmt: skip
 
 
