@@ -204,8 +204,9 @@ def sweep_plan(
         hp = p.settings[idx[0]]
         n_rows = len(idx) * p.cells
         program, per_row, compile_s = _choose_program(
-            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size
-        )
+            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size,
+            p.mesh.devices.flat[0].platform,
+        )  # fmt: skip
         width = program.width if program is not None else 0
         planned.append(
             PlanGroup(
