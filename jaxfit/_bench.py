@@ -15,6 +15,7 @@ import jax
 
 from . import _program
 from ._bench_measure import (
+    format_table,
     jsonable,
     machine_info,
     matmul_peak_flops,
@@ -26,7 +27,7 @@ from ._bench_workloads import LINEAR_FLOP_NOTE, WORKLOADS, Workload, default_set
 from ._space import grid
 from ._sweep import sweep
 
-__all__ = ["bench_command", "format_table", "register", "run_bench"]
+__all__ = ["bench_command", "register", "run_bench"]
 
 NAME = "jaxfit_bench"
 # On a CPU, mlp-large takes minutes even at one setting: --quick leaves it out by default.
@@ -72,11 +73,11 @@ def run_bench(
       progress: print progress lines (workload, compiling, repeat i/R) to stderr.
 
     Returns:
-      The JSON document of the repository's ``BENCHMARKS.md``: ``benchmark``, ``mode``,
-      ``machine``, ``peak_flops`` and one row per workload with ``workload``,
-      ``n_settings``, ``system``, ``wall_s``, ``compile_s``, ``flops``, ``score``,
-      ``memory_bytes``, ``settings_per_s``, ``steps_per_s``, ``flops_per_s`` and
-      ``peak_fraction``, among others.
+      The results as a JSON-ready dict, in the format of jaxfit's own benchmarks:
+      ``benchmark``, ``mode``, ``machine``, ``peak_flops`` and one row per workload with
+      ``workload``, ``n_settings``, ``system``, ``wall_s``, ``compile_s``, ``flops``,
+      ``score`` (``None``: not a search), ``memory_bytes``, ``settings_per_s``,
+      ``steps_per_s``, ``flops_per_s`` and ``peak_fraction``, among others.
 
     Raises:
       ValueError: for an unknown workload or a non-positive ``n_settings`` or ``repeats``.
@@ -119,8 +120,8 @@ def run_bench(
             w, machine["platform"], machine["device_count"], quick=quick
         )
         rows.append(_bench_workload(w, n, repeats, log))
-    if not quick:  # again at the end: the higher median is a conservative roofline
-        peaks["end"] = matmul_peak_flops(repeats=PEAK_REPEATS[mode])
+    # Again at the end: on a shared machine, the higher median is the fairer roofline.
+    peaks["end"] = matmul_peak_flops(repeats=PEAK_REPEATS[mode])
     peak = max(p["median_flops"] for p in peaks.values())
     for row in rows:
         row["peak_fraction"] = row["flops_per_s"] / peak
@@ -130,12 +131,7 @@ def run_bench(
             "mode": mode,
             "machine": machine,
             "peak_flops": peak,
-            "peak": {
-                **peaks,
-                "used": "the higher median, at the start or at the end"
-                if len(peaks) > 1
-                else "the median",
-            },
+            "peak": {**peaks, "used": "the higher of the medians at the start and at the end"},
             "load_average": {"start": load_start, "end": _load_average()},
             "rows": rows,
             "workloads": {name: WORKLOADS[name].describe() for name in names},
@@ -222,11 +218,12 @@ def _bench_workload(
 
 def _flop_check(w: Workload, hand: dict[str, float], width: int, n_devices: int):
     """Hand vs XLA FLOPs per setting of the sweep's compiled program (loop body once)."""
-    # The sweep's program is the cache's most recently used entry: the sweep just ran.
+    # The sweep just ran, so its programs are the cache's most recently used entries; the
+    # one it ran its chunks with is the newest of its width (it may have probed others).
     cache = getattr(_program, "_CACHE", {})
-    program = next(reversed(cache.values()), None) if cache else None
+    program = next((p for p in reversed(cache.values()) if p.width == width), None)
     xla = None
-    if program is not None and program.width == width:
+    if program is not None:
         per_device = xla_flops(program.executable)
         xla = None if per_device is None else per_device / (width / n_devices)
     hand_once = hand["total"] + hand["forward"]
@@ -278,56 +275,6 @@ def _load_average() -> list[float] | None:
         return list(os.getloadavg())
     except (OSError, AttributeError):  # not on every platform
         return None
-
-
-# ----------------------------------------------------------------------------- output
-
-
-def format_table(doc: dict[str, Any]) -> str:
-    """The readable table of a :func:`run_bench` document: one line per workload."""
-    m = doc["machine"]
-    peak = doc["peak"]["start"]
-    lines = [
-        f"jaxfit bench ({doc['mode']} mode) on {m['device_count']} {m['platform']} device(s): "
-        f"{m['device_kind']}"
-        + (f" ({m['cpu_model']})" if m["platform"] == "cpu" else "")
-        + f"; jax {m['jax']}, jaxfit {m['jaxfit']}; {m['date']}",
-        f"matmul peak: {doc['peak_flops'] / 1e9:,.1f} GFLOP/s ({peak['n']}x{peak['n']} "
-        f"{peak['dtype']} matmul, {peak['repeats']} calls; {doc['peak']['used']})",
-        "",
-    ]
-    header = ("workload", "settings", "steps", "compile_s", "wall_s", "settings/s",
-              "steps/s", "GFLOP/s", "% peak", "hand/XLA", "memory/chunk")  # fmt: skip
-    table: list[tuple[str, ...]] = [header]
-    for r in doc["rows"]:
-        ratio = r["flop_check"]["hand_over_xla"]
-        table.append((
-            r["workload"], str(r["n_settings"]), str(r["steps"]), f"{r['compile_s']:.3g}",
-            f"{r['wall_s']:.3g}", _si(r["settings_per_s"]), _si(r["steps_per_s"]),
-            f"{r['flops_per_s'] / 1e9:,.3g}", f"{100 * r['peak_fraction']:.1f}%",
-            "—" if ratio is None else f"{ratio:.3f}", _bytes(r["memory_bytes"]),
-        ))  # fmt: skip
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        cells = [c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _si(v: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g}{unit}"
-    return f"{v:.3g}"
-
-
-def _bytes(v: float | None) -> str:
-    if v is None:
-        return "—"
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g} {unit}"
-    return f"{v:.0f} B"
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -1,4 +1,4 @@
-"""How ``jaxfit bench`` and ``benchmarks/`` measure: machine, clocks, matmul peak, FLOPs, JSON.
+"""How ``jaxfit bench`` and ``benchmarks/`` measure: machine, clocks, peak, FLOPs, JSON, table.
 
 The rules of the repository's ``BENCHMARKS.md`` hold here in one place: block on results
 before stopping a clock, take the median of repeats after a warm-up, compile separately
@@ -26,6 +26,7 @@ import numpy as np
 __all__ = [
     "compile_timed",
     "dense_step_flops",
+    "format_table",
     "jsonable",
     "machine_info",
     "matmul_peak_flops",
@@ -235,3 +236,57 @@ def write_json(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     tmp.write_text(json.dumps(jsonable(payload), indent=2, allow_nan=False) + "\n")
     tmp.replace(path)
     return path
+
+
+def format_table(doc: dict[str, Any]) -> str:
+    """The readable table of a ``jaxfit bench`` document: one line per workload."""
+    m = doc["machine"]
+    peak = doc["peak"]["start"]
+    lines = [
+        f"jaxfit bench ({doc['mode']} mode) on {m['device_count']} {m['platform']} device(s): "
+        f"{m['device_kind']}"
+        + (f" ({m['cpu_model']})" if m["platform"] == "cpu" else "")
+        + f"; jax {m['jax']}, jaxfit {m['jaxfit']}; {m['date']}",
+        f"matmul peak: {doc['peak_flops'] / 1e9:,.1f} GFLOP/s ({peak['n']}x{peak['n']} "
+        f"{peak['dtype']} matmul, median of {peak['repeats']} calls, the higher of two "
+        "measurements at the start and at the end)",
+    ]
+    load = doc.get("load_average") or {}
+    if load.get("start") and load.get("end"):
+        lines.append(
+            f"1-minute load average: {load['start'][0]:.1f} at the start, "
+            f"{load['end'][0]:.1f} at the end (on {m['cpu_count']} CPUs)"
+        )
+    lines.append("")
+    header = ("workload", "settings", "steps", "compile_s", "wall_s", "settings/s",
+              "steps/s", "GFLOP/s", "% peak", "hand/XLA", "memory/chunk")  # fmt: skip
+    table: list[tuple[str, ...]] = [header]
+    for r in doc["rows"]:
+        ratio = r["flop_check"]["hand_over_xla"]
+        table.append((
+            r["workload"], str(r["n_settings"]), str(r["steps"]), f"{r['compile_s']:.3g}",
+            f"{r['wall_s']:.3g}", _si(r["settings_per_s"]), _si(r["steps_per_s"]),
+            f"{r['flops_per_s'] / 1e9:,.3g}", f"{100 * r['peak_fraction']:.1f}%",
+            "—" if ratio is None else f"{ratio:.3f}", _bytes(r["memory_bytes"]),
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        cells = [c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _si(v: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= scale:
+            return f"{v / scale:.3g}{unit}"
+    return f"{v:.3g}"
+
+
+def _bytes(v: float | None) -> str:
+    if v is None:
+        return "—"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(v) >= scale:
+            return f"{v / scale:.3g} {unit}"
+    return f"{v:.0f} B"
