@@ -204,9 +204,8 @@ def sweep_plan(
         hp = p.settings[idx[0]]
         n_rows = len(idx) * p.cells
         program, per_row, compile_s = _choose_program(
-            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size,
-            p.mesh.devices.flat[0].platform,
-        )  # fmt: skip
+            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size
+        )
         width = program.width if program is not None else 0
         planned.append(
             PlanGroup(

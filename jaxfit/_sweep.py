@@ -163,7 +163,7 @@ def sweep(
         hp_one = jax.tree.map(lambda a: a[0], hp_rows)
         compile_at = p.compiler(g, hp_one)
         program, per_row, compile_s = _choose_program(
-            compile_at, len(todo), n_dev, budget, chunk_size, mesh.devices.flat[0].platform
+            compile_at, len(todo), n_dev, budget, chunk_size
         )
         jobs.append((g, plan, hp_rows, (ids, key_ids, fold_ids), done, todo, program, per_row,
                      compile_s))  # fmt: skip
@@ -353,29 +353,20 @@ def _group(settings: list[Any]) -> list[tuple[Any, list[int]]]:
     return list(groups.items())
 
 
-# On a CPU, a call whose rows' working set stays near the caches runs markedly faster
-# than one wide call (measured on a 2-core EPYC: a 64-64 MLP under 5-fold CV trains
-# 1.5x faster in chunks of 8 rows than in one chunk of 60), and compiles faster too.
-CPU_CHUNK_BYTES = 8 << 20
-
-
 def _choose_program(
     compile_at: Callable[[int], Program],
     rows: int,
     n_dev: int,
     budget: int,
     chunk_size: int | None,
-    platform: str = "cpu",
 ) -> tuple[Program | None, float | None, float]:
     """The program for this group's remaining rows, its bytes per row, and compile seconds.
 
-    On a CPU, the program at one row per device comes first: its memory (an upper bound
-    of one row's) sizes a chunk of at most :data:`CPU_CHUNK_BYTES` per device. Elsewhere,
-    the program for all rows at once comes first; if XLA's memory analysis puts it over
-    the budget, a second one at one row per device gives the linear growth ``fixed +
-    per_row * rows`` over the widest range, from which the chunk width follows. Buffer
-    assignment is only roughly linear, so the chosen program's own analysis is checked and
-    the width shrunk until it fits.
+    First the program for all rows at once; if XLA's memory analysis puts it over the
+    budget, a second one at one row per device gives the linear growth ``fixed + per_row
+    * rows`` over the widest range, from which the chunk width follows. Buffer assignment
+    is only roughly linear, so the chosen program's own analysis is checked and the width
+    shrunk until it fits.
     """
     if rows == 0:
         return None, None, 0.0
@@ -383,51 +374,20 @@ def _choose_program(
     if chunk_size is not None:
         program = compile_at(min(-(-chunk_size // n_dev) * n_dev, padded))
         return program, None, program.compile_s
-    compiled: list[Program] = []
-    if platform == "cpu" and padded > n_dev:
-        probe = compile_at(n_dev)
-        compiled.append(probe)
-        if probe.bytes_total is not None:
-            fit = min(CPU_CHUNK_BYTES, budget) // probe.bytes_total
-            width = max(1, min(fit, padded // n_dev)) * n_dev
-            program = probe if width == n_dev else compile_at(width)
-            compiled.append(program)
-            program, _, compile_s = _shrink(compile_at, program, compiled, n_dev, budget)
-            per_row = float(probe.bytes_total)  # one row's upper bound (it includes the fixed part)
-            if program.width > n_dev and program.bytes_total is not None:
-                rows_more = (program.width - n_dev) // n_dev
-                per_row = max((program.bytes_total - probe.bytes_total) / rows_more, 1.0)
-            return program, per_row, compile_s
-        whole = compile_at(padded)
-    else:
-        whole = compile_at(padded)
-    compiled.append(whole)
+    whole = compile_at(padded)
     if whole.bytes_total is None or whole.bytes_total <= budget:
-        return whole, None, _compile_s(compiled)
-    probe = whole if padded == n_dev else compile_at(n_dev)
-    compiled.append(probe)
-    width, per_row = plan_width((probe, whole), rows, n_dev, budget)
+        return whole, None, whole.compile_s
+    compiled = [whole, whole if padded == n_dev else compile_at(n_dev)]
+    width, per_row = plan_width((compiled[1], whole), rows, n_dev, budget)
     program = compile_at(width)
     compiled.append(program)
-    program, _, compile_s = _shrink(compile_at, program, compiled, n_dev, budget)
-    return program, per_row, compile_s
-
-
-def _shrink(compile_at, program: Program, compiled: list[Program], n_dev: int, budget: int):
-    """``program``, or a narrower one until XLA's estimate fits ``budget``."""
-    width = program.width
     while program.bytes_total is not None and program.bytes_total > budget and width > n_dev:
         shrunk = int(width * budget / program.bytes_total) // n_dev * n_dev
         width = max(n_dev, min(shrunk, width - n_dev))
         program = compile_at(width)
         compiled.append(program)
-    if program.bytes_total is not None and program.bytes_total > budget:
-        plan_width((program, program), n_dev, n_dev, budget)  # raises the MemoryError
-    return program, None, _compile_s(compiled)
-
-
-def _compile_s(compiled: list[Program]) -> float:
-    return sum(p.compile_s for p in {id(p): p for p in compiled}.values())
+    compile_s = sum(p.compile_s for p in {id(p): p for p in compiled}.values())
+    return program, per_row, compile_s
 
 
 def _scatter(leaves, pos, chunk, n):
