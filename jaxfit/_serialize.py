@@ -26,6 +26,8 @@ _PLAIN = (type(None), bool, int, float, str)
 
 def is_plain(value: Any) -> bool:
     """Whether ``value`` is what ``jaxfit.to_dict`` returns: scalars, tuples and lists."""
+    if type(value) in _PLAIN:  # the common case, without isinstance's subclass walk
+        return True
     if isinstance(value, tuple | list):
         return all(is_plain(v) for v in value)
     return isinstance(value, _PLAIN)

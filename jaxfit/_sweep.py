@@ -14,7 +14,7 @@ import numpy as np
 
 from ._checkpoint import Checkpoint, fingerprint
 from ._fit import FitResult, Setup, prepare
-from ._hyperparams import stack, static_key, to_dict
+from ._hyperparams import group_dicts, stack_group, static_key, to_dict
 from ._losses import Metric
 from ._models import Model
 from ._program import (
@@ -136,19 +136,21 @@ def sweep(
     budget = p.budget
     n_folds, cells, n_dev, fold_arrays = p.n_folds, p.cells, p.mesh.size, p.fold_arrays
     static_groups, plans = p.static_groups, p.plans
+    stacks = [stack_group([settings[i] for i in idx]) for _, idx in static_groups]
+    dicts: list[dict[str, Any]] = [{}] * len(settings)
+    for (_, idx), batch in zip(static_groups, stacks, strict=True):
+        for i, d in zip(idx, group_dicts(batch), strict=True):
+            dicts[i] = d
     ckpt = None
     if checkpoint_dir is not None:
-        ckpt = Checkpoint.open(
-            checkpoint_dir, _prints(setup, settings, seeds, root, model, fold_arrays)
-        )
+        prints = _prints(setup, dicts, seeds, root, model, fold_arrays)
+        ckpt = Checkpoint.open(checkpoint_dir, prints)
     train, valid, folds_dev = put_replicated((setup.train, setup.valid, fold_arrays), mesh)
 
     # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
     jobs = []
     for g, ((_, idx), plan) in enumerate(zip(static_groups, plans, strict=True)):
-        hp_rows = jax.tree.map(
-            lambda a: np.repeat(np.asarray(a), cells, axis=0), stack([settings[i] for i in idx])
-        )
+        hp_rows = jax.tree.map(lambda a: np.repeat(a, cells, axis=0), stacks[g])
         # Rows are (setting, seed, fold), in that order. The key depends on (setting, seed)
         # only, so every fold of a seed starts from the same initialisation.
         key_ids = np.repeat(np.asarray(idx)[:, None] * seeds + np.arange(seeds), n_folds)
@@ -224,7 +226,7 @@ def sweep(
         "wall_s": time.perf_counter() - t_start,
     }
     return _assemble(
-        settings, varied, (seeds, n_folds), setup, static_groups, group_results, infos, keep_params,
+        dicts, varied, (seeds, n_folds), setup, static_groups, group_results, infos, keep_params,
         base, info,
     )  # fmt: skip
 
@@ -416,7 +418,7 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _prints(setup: Setup, settings, seeds, root, model, folds) -> dict[str, str]:
+def _prints(setup: Setup, dicts, seeds, root, model, folds) -> dict[str, str]:
     from . import __version__
 
     arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid, folds))]
@@ -427,15 +429,15 @@ def _prints(setup: Setup, settings, seeds, root, model, folds) -> dict[str, str]
         metrics=tuple(m.name for m in setup.metrics),
         optimizer=setup.spec.optimizer,
         options={"explode_factor": setup.spec.explode_factor, "eval_every": setup.eval_every},
-        settings=[to_dict(h) for h in settings],
+        settings=dicts,
         seeds=seeds,
         root=root,
         arrays=arrays,
     )
 
 
-def _assemble(settings, varied, shape, setup, groups, results, infos, keep_params, base, info):
-    n = len(settings)
+def _assemble(dicts, varied, shape, setup, groups, results, infos, keep_params, base, info):
+    n = len(dicts)
     seeds, n_folds = shape
     cells = seeds * n_folds
     steps_max = max(r.train_loss.shape[-1] for r in results)
@@ -467,7 +469,7 @@ def _assemble(settings, varied, shape, setup, groups, results, infos, keep_param
     for m in setup.metrics:
         better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
     return SweepResult(
-        hyperparams=tuple(to_dict(h) for h in settings),
+        hyperparams=tuple(dicts),
         varied=tuple(varied),
         seeds=seeds,
         metrics=metrics,

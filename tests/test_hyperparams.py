@@ -252,3 +252,21 @@ class Ordered:
 def test_replace_runs_cross_field_checks():
     with pytest.raises(ValueError, match="low must not exceed high"):
         Ordered().replace(low=2.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lrs=st.lists(rates, min_size=1, max_size=6), pens=st.lists(penalties, min_size=6, max_size=6)
+)
+def test_group_stack_and_dicts_equal_the_general_path(lrs, pens):
+    """The sweep's column-wise fast path gives what stack and to_dict give setting by setting."""
+    from jaxfit._hyperparams import group_dicts, stack_group
+
+    hps = [Config(learning_rate=lr, penalty=p) for lr, p in zip(lrs, pens, strict=False)]
+    hps += [hps[0].replace(penalty=-0.0)]  # -0.0 keeps its sign, as to_dict does
+    batch = stack_group(hps)
+    _same(batch, jaxfit.stack(hps))
+    assert group_dicts(batch) == [jaxfit.to_dict(h) for h in hps]
+    assert [repr(d["penalty"]) for d in group_dicts(batch)] == [
+        repr(jaxfit.to_dict(h)["penalty"]) for h in hps
+    ]
