@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import os
+import pathlib
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
+from . import _plot
 from ._hyperparams import numeric_fields
 from ._results_base import (
     Exports,
@@ -17,6 +20,9 @@ from ._results_base import (
 )
 from ._results_check import check_result, checked_index, is_int
 from ._results_views import no_ranking_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["GroupInfo", "SweepDiverged", "SweepResult"]
 
@@ -305,6 +311,131 @@ class SweepResult(Exports):
             for k, v in self.hyperparams[i].items()
         }
         return self.base.replace(**values)
+
+    def plot_curves(
+        self,
+        metric: str = "train_loss",
+        *,
+        color_by: str | None = None,
+        ax: Axes | None = None,
+        individual: bool = False,
+    ) -> Axes:
+        """Loss curves, one line per setting (its mean run), coloured by a hyperparameter.
+
+        The y axis is logarithmic for positive losses over more than a decade. A diverged
+        setting is a dashed red line ending in a red cross at the step it diverged.
+
+        Args:
+          metric: ``"train_loss"`` (every step) or ``"val_loss"`` (at ``val_steps``).
+          color_by: a varied hyperparameter (default: the first); a colourbar for numbers
+            (log scale over more than a decade), a legend for other values.
+          ax: the matplotlib Axes to draw on (default: a new figure's).
+          individual: also draw every run (seed and fold) as a thin line.
+
+        Returns:
+          The Axes.
+
+        Raises:
+          ValueError: for a metric without curves or a ``color_by`` that does not vary.
+          ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
+
+        Examples:
+          >>> import jaxfit
+          >>> ax = jaxfit._results._example().plot_curves()  # settings 2 and 3 diverged
+          >>> [line.get_gid() for line in ax.lines]
+          ['setting-0', 'setting-1', 'setting-2', 'diverged-2', 'setting-3', 'diverged-3']
+        """
+        return _plot.plot_curves(self, metric, color_by=color_by, ax=ax, individual=individual)
+
+    def plot_score(
+        self, param: str | None = None, metric: str | None = None, *, ax: Axes | None = None
+    ) -> Axes:
+        """The mean score against one hyperparameter, ± :meth:`std` as error bars.
+
+        Log x for log-spaced positive numbers, categorical x for other values. One line per
+        value of another varied hyperparameter, or the best over several (said in the title).
+        A star marks the best setting; a red cross on the bottom edge, settings that diverged.
+
+        Args:
+          param: a varied hyperparameter (default: the first).
+          metric: the score (default as in :meth:`ranking`).
+          ax: the matplotlib Axes to draw on (default: a new figure's).
+
+        Returns:
+          The Axes.
+
+        Raises:
+          ValueError: for an unknown metric, or a ``param`` that is unknown or does not vary.
+          ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
+
+        Examples:
+          >>> import jaxfit
+          >>> ax = jaxfit._results._example().plot_score()
+          >>> ax.get_xscale(), ax.get_ylabel()
+          ('log', 'val_loss (lower is better)')
+        """
+        return _plot.plot_score(self, param, metric, ax=ax)
+
+    def plot_heatmap(
+        self, x: str, y: str, metric: str | None = None, *, ax: Axes | None = None
+    ) -> Axes:
+        """The mean score over a grid of two hyperparameters (the best over any others).
+
+        Cells are annotated; brighter is better for either direction. Diverged cells are
+        hatched red and the best cell is outlined.
+
+        Args:
+          x: a varied hyperparameter, along the horizontal axis.
+          y: another one, along the vertical axis.
+          metric: the score (default as in :meth:`ranking`).
+          ax: the matplotlib Axes to draw on (default: a new figure's).
+
+        Returns:
+          The Axes.
+
+        Raises:
+          ValueError: for an unknown metric, an ``x`` or ``y`` that is unknown or does not
+            vary, or ``x == y``.
+          ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
+
+        Examples:
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x = jnp.linspace(-1, 1, 32)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0], momentum=[0.0, 0.9])
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x), jaxfit.Hyperparams(steps=20),
+          ...                  space, key=jax.random.key(0))
+          >>> r.plot_heatmap("learning_rate", "momentum").images[0].get_array().shape
+          (2, 3)
+        """
+        return _plot.plot_heatmap(self, x, y, metric, ax=ax)
+
+    def save_figures(
+        self, directory: str | os.PathLike, *, metric: str | None = None
+    ) -> list[pathlib.Path]:
+        """Writes the figures as PNG files into ``directory``, creating it; headless.
+
+        ``loss_curves.png``, ``score_vs_<name>.png`` for each varied hyperparameter and, if
+        two or more vary, ``heatmap_<x>_<y>.png`` for the first two.
+
+        Args:
+          directory: where to write (files of these names are replaced).
+          metric: the score (default as in :meth:`ranking`).
+
+        Returns:
+          The paths written.
+
+        Raises:
+          ValueError: for an unknown metric.
+          ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
+
+        Examples:
+          >>> import tempfile, jaxfit
+          >>> with tempfile.TemporaryDirectory() as tmp:
+          ...     paths = jaxfit._results._example().save_figures(tmp)
+          >>> [p.name for p in paths]
+          ['loss_curves.png', 'score_vs_learning_rate.png']
+        """
+        return _plot.save_figures(self, directory, metric=metric)
 
     def _metric(self, metric: str | None) -> str:
         if metric is None:

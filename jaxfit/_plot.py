@@ -1,0 +1,494 @@
+"""Figures of a ``SweepResult``: loss curves, score against a hyperparameter, a heatmap of two.
+
+matplotlib is an optional extra (``pip install 'jaxfit[plot]'``), imported inside each
+function so that ``import jaxfit`` never loads it. Figures are made with
+``matplotlib.figure.Figure`` directly, never through pyplot, so they draw headless and
+leave the global backend and pyplot's list of open figures alone.
+
+Artists worth finding carry a ``gid``: ``setting-{i}``, ``run-{i}-{c}`` and ``diverged-{i}``
+(curves), ``series-{k}``, ``diverged`` and ``no-score`` (score), ``diverged-{row}-{col}``
+(heatmap cells) and ``best``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap, Normalize
+
+    from ._results import SweepResult
+
+__all__ = ["plot_curves", "plot_heatmap", "plot_score", "save_figures"]
+
+FIGSIZE = (6.4, 4.4)
+DPI = 120
+RED = "tab:red"  # diverged settings, in every figure
+_MAX_LINES = 8  # plot_score draws one line per value of another hyperparameter up to this many
+
+
+def require(method: str) -> None:
+    """Raises an ``ImportError`` that says how to install matplotlib, if it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            f"SweepResult.{method} draws with matplotlib, which is not installed: "
+            "pip install 'jaxfit[plot]'"
+        ) from e
+
+
+def plot_curves(
+    r: SweepResult,
+    metric: str = "train_loss",
+    *,
+    color_by: str | None = None,
+    ax: Axes | None = None,
+    individual: bool = False,
+) -> Axes:
+    """Loss against step, one line per setting; see ``SweepResult.plot_curves``."""
+    require("plot_curves")
+    from matplotlib.lines import Line2D
+
+    if metric not in ("train_loss", "val_loss"):
+        raise ValueError(
+            f"plot_curves: metric={metric!r} has no curves; curves are kept for 'train_loss' "
+            "and 'val_loss' only."
+        )
+    if metric == "val_loss" and r.val_curves.shape[-1] == 0:
+        raise ValueError(
+            "plot_curves: metric='val_loss', but this sweep has no validation curves (it ran "
+            "without val= or cv=); use metric='train_loss'."
+        )
+    if not isinstance(individual, bool):
+        raise TypeError(f"individual must be True or False; got {individual!r}.")
+    if color_by is None:
+        color_by = r.varied[0] if r.varied else None
+    else:
+        color_by = _param(r, color_by, "color_by")
+    ax = _axes(ax)
+    n = len(r)
+    colours, handles = _colour_by(r, color_by, ax) if color_by else (["C0"] * n, [])
+    shown, edge = [np.zeros(0)], []
+    for i in range(n):
+        steps, runs = _curve(r, metric, i)
+        mean = runs.mean(axis=0)  # NaN from the first step any run lost: the mean ends there
+        diverged = bool(r.diverged[i].any())
+        colour = RED if diverged else colours[i]
+        if individual:
+            for c, run in enumerate(runs):
+                ax.plot(steps, run, color=colour, lw=0.6, alpha=0.35, zorder=1, gid=f"run-{i}-{c}")
+            shown.append(runs.ravel())
+        style = "--" if diverged else "-"
+        ax.plot(steps, mean, color=colour, lw=1.8, ls=style, zorder=2, gid=f"setting-{i}")
+        shown.append(mean)
+        if diverged:
+            step = int(r.diverged_step[i][r.diverged[i]].min())
+            before = np.isfinite(mean) & (steps <= step)  # the mean's last value by then
+            if before.any():
+                _crosses(ax, [step], [mean[before][-1]], f"diverged-{i}")
+            else:  # diverged before the first evaluation: on the edge, below the curves
+                edge.append(step)
+                _crosses(ax, [step], None, f"diverged-{i}")
+    n_div = int(r.diverged.any(axis=1).sum())
+    if n_div:
+        label = f"diverged ({n_div} of {n})"
+        handles.append(Line2D([], [], color=RED, ls="--", marker="x", mew=2, label=label))
+    if handles:
+        ax.legend(handles=handles, fontsize="small")
+    if _spans_decade(np.concatenate(shown)):
+        ax.set_yscale("log")
+    if edge:
+        _room_below(ax)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{metric} ({_direction(r, metric)})")
+    kind = "Training" if metric == "train_loss" else "Validation"
+    thin = "; thin lines: single runs" if individual else ""
+    ax.set_title(f"{kind} loss of {n} setting{'s' if n > 1 else ''}\nmean over {_runs(r)}{thin}")
+    return ax
+
+
+def plot_score(
+    r: SweepResult, param: str | None = None, metric: str | None = None, *, ax: Axes | None = None
+) -> Axes:
+    """The mean score against one hyperparameter, ± std; see ``SweepResult.plot_score``."""
+    require("plot_score")
+    from matplotlib.container import Container
+
+    name = _metric(r, metric)
+    if param is None:
+        if not r.varied:
+            raise ValueError(
+                "plot_score needs a varied hyperparameter and nothing varies in this sweep; "
+                "plot_curves draws a single setting."
+            )
+        param = r.varied[0]
+    param = _param(r, param, "param")
+    ax = _axes(ax)
+    mean, std = r.mean(name), r.std(name)
+    ok = _ranked(r, name)
+    levels, level_of, numeric = _levels([h[param] for h in r.hyperparams])
+    xs = np.asarray(levels, float) if numeric else np.arange(len(levels), dtype=float)
+    others = [f for f in r.varied if f != param]
+    series = _series(r, others)
+    failed: dict[int, list[int]] = {}  # x level -> its settings, where none has a score
+    at: dict[int, float] = {}  # x position of every plotted setting
+    for k, (label, members) in enumerate(series):
+        # Categorical x: shift the lines apart a little so that their error bars stay apart.
+        shift = 0.0 if numeric else 0.08 * (k - (len(series) - 1) / 2)
+        chosen = []
+        for level in range(len(levels)):
+            here = [i for i in members if level_of[i] == level]
+            good = [i for i in here if ok[i]]
+            if good:
+                chosen.append(_best_of(r, name, good))
+            elif here:
+                failed.setdefault(level, []).extend(here)
+        at.update((i, float(xs[level_of[i]]) + shift) for i in chosen)
+        if chosen:
+            x = [at[i] for i in chosen]
+            ax.errorbar(x, mean[chosen], yerr=std[chosen], color=f"C{k}", marker="o", ms=5,
+                        capsize=3, lw=1.5, label=label, gid=f"series-{k}")  # fmt: skip
+    if (b := _ranked_first(r, name)) is not None:
+        label = f"best: {param}={_label(r.hyperparams[b][param])}"
+        ax.plot([at[b]], [mean[b]], ls="none", marker="*", ms=16, mfc="gold", mec="black",
+                zorder=5, gid="best", label=label)  # fmt: skip
+    if numeric and _log_spaced(levels):
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(xs, [_label(v) for v in levels])
+        ax.set_xlim(-0.5, len(levels) - 0.5)
+    if not r.greater_is_better[name] and _spans_decade(mean[list(at)]):  # losses, not scores
+        ax.set_yscale("log")
+    if failed:
+        _room_below(ax)
+        _mark_failed(ax, r, xs, failed)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:  # the lines first, then the best setting and the crosses
+        order = sorted(range(len(handles)), key=lambda j: not isinstance(handles[j], Container))
+        ax.legend([handles[j] for j in order], [labels[j] for j in order], fontsize="small")
+    ax.set_xlabel(param)
+    ax.set_ylabel(f"{name} ({_direction(r, name)})")
+    over = f" (best over {', '.join(others)})" if others and len(series) == 1 else ""
+    ax.set_title(f"{name} against {param}{over}\nmean ± std over {_runs(r)}")
+    return ax
+
+
+def plot_heatmap(
+    r: SweepResult, x: str, y: str, metric: str | None = None, *, ax: Axes | None = None
+) -> Axes:
+    """The mean score over a grid of two hyperparameters; see ``SweepResult.plot_heatmap``."""
+    require("plot_heatmap")
+    from matplotlib import colormaps
+    from matplotlib.patches import Rectangle
+
+    name = _metric(r, metric)
+    x, y = _param(r, x, "x"), _param(r, y, "y")
+    if x == y:
+        raise ValueError(
+            f"plot_heatmap: x and y must be two different hyperparameters; both are {x!r} "
+            f"(the varied ones are {list(r.varied)})."
+        )
+    ax = _axes(ax)
+    x_levels, x_of, _ = _levels([h[x] for h in r.hyperparams])
+    y_levels, y_of, _ = _levels([h[y] for h in r.hyperparams])
+    grid, status = _heatmap_grid(r, name, x_of, y_of, (len(y_levels), len(x_levels)))
+    greater = r.greater_is_better[name]
+    # Brighter is better either way: viridis runs dark to bright, so reverse it for losses.
+    cmap = colormaps["viridis" if greater else "viridis_r"].with_extremes(bad="0.92")
+    norm = _norm(grid[np.isfinite(grid)], log=not greater)  # a log scale suits losses only
+    image = ax.imshow(
+        np.ma.masked_invalid(grid), cmap=cmap, norm=norm, origin="lower", aspect="auto"
+    )
+    bar = ax.figure.colorbar(image, ax=ax)
+    bar.set_label(f"mean {name} ({_direction(r, name)}; brighter is better)")
+    if not greater:
+        bar.ax.invert_yaxis()  # the better end on top, as for a score
+    for (row, col), state in np.ndenumerate(status):
+        if state == "diverged":
+            gid = f"diverged-{row}-{col}"
+            ax.add_patch(
+                Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec=RED, hatch="xx", gid=gid)
+            )
+        if state and grid.size <= 200:  # beyond that the numbers would not be readable
+            text, colour = _cell_text(float(grid[row, col]), state, cmap, norm)
+            box = dict(fc="white", ec="none", alpha=0.8, pad=1) if state != "ok" else None
+            ax.text(col, row, text, ha="center", va="center", fontsize=8, color=colour, bbox=box)
+    if (b := _ranked_first(r, name)) is not None:
+        corner = (x_of[b] - 0.5, y_of[b] - 0.5)
+        ax.add_patch(Rectangle(corner, 1, 1, fill=False, ec="black", lw=3, zorder=5, gid="best"))
+    rotation = 45 if len(x_levels) > 6 else 0
+    ax.set_xticks(range(len(x_levels)), [_label(v) for v in x_levels], rotation=rotation)
+    ax.set_yticks(range(len(y_levels)), [_label(v) for v in y_levels])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    others = [f for f in r.varied if f not in (x, y)]
+    over = f" (best over {', '.join(others)})" if others else ""
+    ax.set_title(f"mean {name} by {x} and {y}{over}\nover {_runs(r)}; best setting outlined")
+    return ax
+
+
+def _heatmap_grid(
+    r: SweepResult, name: str, x_of: Sequence[int], y_of: Sequence[int], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell ``(y, x)``, the best mean of its ranked settings (NaN if none), and its status.
+
+    The status is ``""`` for an empty cell (no setting has that pair), ``"ok"``,
+    ``"diverged"`` (a run of every setting there diverged) or ``"nan"`` (no finite mean).
+    """
+    mean, ok = r.mean(name), _ranked(r, name)
+    members: dict[tuple[int, int], list[int]] = {}
+    for i in range(len(r)):
+        members.setdefault((y_of[i], x_of[i]), []).append(i)
+    grid, status = np.full(shape, np.nan), np.full(shape, "", dtype=object)
+    for cell, here in members.items():
+        good = [i for i in here if ok[i]]
+        if good:
+            grid[cell], status[cell] = mean[_best_of(r, name, good)], "ok"
+        else:
+            status[cell] = "diverged" if r.diverged[here].any() else "nan"
+    return grid, status
+
+
+def save_figures(
+    r: SweepResult, directory: str | os.PathLike, *, metric: str | None = None
+) -> list[pathlib.Path]:
+    """Writes every figure as a PNG file into ``directory``; see ``SweepResult.save_figures``."""
+    require("save_figures")
+    from matplotlib.figure import Figure
+
+    if not isinstance(directory, str | os.PathLike):
+        raise TypeError(
+            f"save_figures: directory must be a path (str or os.PathLike); got {directory!r}."
+        )
+    name = _metric(r, metric)
+    draw: list[tuple[str, Callable[[Axes], Any]]] = [
+        ("loss_curves.png", lambda ax: plot_curves(r, ax=ax))
+    ]
+    for p in r.varied:
+        draw.append((f"score_vs_{p}.png", lambda ax, p=p: plot_score(r, p, name, ax=ax)))
+    if len(r.varied) >= 2:
+        x, y = r.varied[:2]
+        draw.append((f"heatmap_{x}_{y}.png", lambda ax: plot_heatmap(r, x, y, name, ax=ax)))
+    out = pathlib.Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for filename, plot in draw:
+        figure = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+        plot(figure.add_subplot())
+        figure.savefig(out / filename)
+        figure.clear()  # free the artists now (the figure is in no pyplot registry)
+        paths.append(out / filename)
+    return paths
+
+
+def _axes(ax: Any) -> Axes:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        return Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained").add_subplot()
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None; got {type(ax).__name__}.")
+    return ax
+
+
+def _metric(r: SweepResult, metric: Any) -> str:
+    if metric is None:
+        return r._metric(None)
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name (str) or None; got {metric!r}.")
+    if metric not in r.metrics:
+        raise ValueError(
+            f"metric={metric!r} is not a metric of this sweep; available are {list(r.metrics)}."
+        )
+    return metric
+
+
+def _param(r: SweepResult, name: Any, arg: str) -> str:
+    """``name``, checked to be a hyperparameter that varies in the sweep."""
+    choices = f"the varied ones are {list(r.varied)}" if r.varied else "none varies in this sweep"
+    if not isinstance(name, str):
+        raise TypeError(f"{arg} must be a hyperparameter name (str), got {name!r}; {choices}.")
+    if name in r.varied:
+        return name
+    if name in r.hyperparams[0]:
+        raise ValueError(
+            f"{arg}={name!r} does not vary in this sweep (every setting has "
+            f"{r.hyperparams[0][name]!r}); {choices}."
+        )
+    raise ValueError(f"{arg}={name!r} is not a hyperparameter of this sweep; {choices}.")
+
+
+def _direction(r: SweepResult, name: str) -> str:
+    return "higher is better" if r.greater_is_better[name] else "lower is better"
+
+
+def _runs(r: SweepResult) -> str:
+    seeds = f"{r.seeds} seed{'s' if r.seeds != 1 else ''}"
+    return seeds + (f" × {r.folds} folds" if r.folds > 1 else "")
+
+
+def _curve(r: SweepResult, metric: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Setting ``i``'s steps and its runs' values there, ``(k,)`` and ``(runs, k)``."""
+    if metric == "train_loss":  # entry t is the loss of the parameters after t steps
+        return np.arange(r.train_curves.shape[-1]), r.train_curves[i]
+    steps = np.asarray(r.val_steps[i], dtype=float)
+    return steps, r.val_curves[i][:, : steps.size]
+
+
+def _ranked(r: SweepResult, name: str) -> np.ndarray:
+    """``(N,)`` bool: the settings that ``ranking`` keeps (no diverged run, a finite mean)."""
+    return ~r.diverged.any(axis=1) & np.isfinite(r.mean(name))
+
+
+def _best_of(r: SweepResult, name: str, indices: Sequence[int]) -> int:
+    """The best of some ranked settings; on a tie the lower index, as ``ranking`` orders."""
+    mean = r.mean(name)
+    sign = -1.0 if r.greater_is_better[name] else 1.0
+    return min(indices, key=lambda i: (sign * mean[i], i))
+
+
+def _ranked_first(r: SweepResult, name: str) -> int | None:
+    return next((int(i) for i in r.ranking(name)), None)
+
+
+def _is_number(v: Any) -> bool:
+    number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    return number and math.isfinite(v)
+
+
+def _levels(values: list[Any]) -> tuple[list[Any], list[int], bool]:
+    """The distinct values (sorted if numbers), the position of each value, all numbers?"""
+    numeric = all(_is_number(v) for v in values)
+    keys = [float(v) if numeric else repr(v) for v in values]  # repr: a list is unhashable
+    distinct = sorted(set(keys)) if numeric else list(dict.fromkeys(keys))
+    first = dict(zip(reversed(keys), reversed(values), strict=True))
+    position = {k: j for j, k in enumerate(distinct)}
+    return [first[k] for k in distinct], [position[k] for k in keys], numeric
+
+
+def _label(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _spans_decade(values: np.ndarray) -> bool:
+    """Whether the finite ``values`` are all positive and span more than a factor of ten."""
+    v = values[np.isfinite(values)]
+    return bool(v.size and v.min() > 0 and v.max() > 10 * v.min())
+
+
+def _log_spaced(levels: list[Any]) -> bool:
+    """Whether sorted positive numbers spanning more than a decade are closer to evenly
+    spaced on a log scale than on a linear one (0.001, 0.01, 0.1 are; 1, 2, ..., 20 not)."""
+    u = np.asarray(levels, dtype=float)
+    if not _spans_decade(u):
+        return False
+    if u.size < 3:
+        return True
+    lin, log = np.diff(u), np.diff(np.log(u))
+    return bool(np.std(log) / np.mean(log) <= np.std(lin) / np.mean(lin))
+
+
+def _norm(values: np.ndarray, *, log: bool = True) -> Normalize:
+    """A log colour scale (if ``log``) for positive values over more than a decade, else linear."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    if log and _spans_decade(values):
+        return LogNorm(values.min(), values.max())
+    if values.size == 0:
+        return Normalize(0.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    return Normalize(lo, hi) if hi > lo else Normalize(lo - 0.5, hi + 0.5)
+
+
+def _colour_by(r: SweepResult, name: str, ax: Axes) -> tuple[list[Any], list[Any]]:
+    """A colour per setting by ``name``, and a colourbar (numbers) or legend handles."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+
+    values = [h[name] for h in r.hyperparams]
+    levels, level_of, numeric = _levels(values)
+    if numeric:  # viridis without its palest yellow, which is faint on white
+        cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.9, 256)))
+        norm = _norm(np.asarray(levels, dtype=float))
+        ax.figure.colorbar(ScalarMappable(norm, cmap), ax=ax, label=name)
+        return [cmap(norm(float(v))) for v in values], []
+    colours = [f"C{j % 10}" for j in range(len(levels))]
+    handles = [
+        Line2D([], [], color=c, lw=1.8, label=f"{name}={_label(v)}")
+        for c, v in zip(colours, levels, strict=True)
+    ]
+    return [colours[j] for j in level_of], handles
+
+
+def _series(r: SweepResult, others: list[str]) -> list[tuple[str | None, list[int]]]:
+    """The settings on each line of ``plot_score``: one line per value of the one other
+    varied hyperparameter if it has few values, else one line (the best over the others)."""
+    everything = list(range(len(r)))
+    if len(others) != 1:
+        return [(None, everything)]
+    levels, level_of, _ = _levels([h[others[0]] for h in r.hyperparams])
+    if len(levels) > _MAX_LINES:
+        return [(None, everything)]
+    return [
+        (f"{others[0]}={_label(v)}", [i for i in everything if level_of[i] == j])
+        for j, v in enumerate(levels)
+    ]
+
+
+def _cell_text(value: float, state: str, cmap: Colormap, norm: Normalize) -> tuple[str, Any]:
+    """A heatmap cell's text, dark on a bright cell and light on a dark one."""
+    if state == "diverged":
+        return "diverged", "black"
+    if state == "nan":
+        return "nan", "0.3"
+    red, green, blue, _ = cmap(float(norm(value)))
+    return f"{value:.3g}", "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+
+
+def _crosses(ax: Axes, x: Any, y: Any, gid: str, **style: Any) -> None:
+    """Red crosses at ``(x, y)``, or on the bottom edge of the axes where ``y`` is None."""
+    style = dict(ls="none", marker="x", ms=9, mew=2.2, zorder=4, color=RED) | style
+    if y is None:
+        edge = ax.get_xaxis_transform()  # x in data, y in axes coordinates
+        ax.plot(x, [0.03] * len(x), transform=edge, clip_on=False, gid=gid, **style)
+    else:
+        ax.plot(x, y, gid=gid, **style)
+
+
+def _room_below(ax: Axes, fraction: float = 0.14) -> None:
+    """Lowers the y axis' bottom to leave its lowest ``fraction`` empty, for edge crosses."""
+    lo, hi = ax.get_ylim()
+    scale = ax.yaxis.get_transform()
+    a, b = scale.transform([lo, hi])
+    ax.set_ylim(scale.inverted().transform([a - (b - a) * fraction / (1 - fraction)])[0], hi)
+
+
+def _mark_failed(ax: Axes, r: SweepResult, xs: np.ndarray, failed: dict[int, list[int]]) -> None:
+    """Crosses on the bottom edge where no setting at an x value has a score: red where they
+    diverged, grey where their means are not finite; each annotated."""
+    n_div = {level: int(r.diverged[here].any(axis=1).sum()) for level, here in failed.items()}
+    red = sorted(level for level in failed if n_div[level])
+    grey = sorted(level for level in failed if not n_div[level])
+    if red:
+        total = sum(n_div[level] for level in red)
+        label = f"diverged ({total} setting{'s' if total > 1 else ''})"
+        _crosses(ax, xs[red], None, "diverged", label=label)
+    if grey:
+        _crosses(ax, xs[grey], None, "no-score", label="no finite score", color="0.5")
+    for level in red + grey if len(failed) <= 6 else []:  # more would overlap; see the legend
+        k = n_div[level]
+        text = ("diverged" if k == 1 else f"{k} diverged") if k else "no score"
+        ax.annotate(text, (xs[level], 0.03), xycoords=ax.get_xaxis_transform(), xytext=(0, 9),
+                    textcoords="offset points", ha="center", fontsize=7,
+                    color=RED if k else "0.4")  # fmt: skip
