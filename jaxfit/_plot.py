@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,7 +76,7 @@ def plot_curves(
     ax = _axes(ax)
     n = len(r)
     colours, handles = _colour_by(r, color_by, ax) if color_by else (["C0"] * n, [])
-    shown, edge = [np.zeros(0)], []
+    shown = [np.zeros(0)]
     for i in range(n):
         steps, runs = _curve(r, metric, i)
         mean = runs.mean(axis=0)  # NaN from the first step any run lost: the mean ends there
@@ -92,11 +92,8 @@ def plot_curves(
         if diverged:
             step = int(r.diverged_step[i][r.diverged[i]].min())
             before = np.isfinite(mean) & (steps <= step)  # the mean's last value by then
-            if before.any():
-                _crosses(ax, [step], [mean[before][-1]], f"diverged-{i}")
-            else:  # diverged before the first evaluation: on the edge, below the curves
-                edge.append(step)
-                _crosses(ax, [step], None, f"diverged-{i}")
+            # Diverged before the first evaluation: on the bottom edge, where no curve is yet.
+            _crosses(ax, [step], [mean[before][-1]] if before.any() else None, f"diverged-{i}")
     n_div = int(r.diverged.any(axis=1).sum())
     if n_div:
         label = f"diverged ({n_div} of {n})"
@@ -105,8 +102,6 @@ def plot_curves(
         ax.legend(handles=handles, fontsize="small")
     if _spans_decade(np.concatenate(shown)):
         ax.set_yscale("log")
-    if edge:
-        _room_below(ax)
     ax.set_xlabel("step")
     ax.set_ylabel(f"{metric} ({_direction(r, metric)})")
     kind = "Training" if metric == "train_loss" else "Validation"
@@ -123,17 +118,12 @@ def plot_score(
     from matplotlib.container import Container
 
     name = _metric(r, metric)
-    if param is None:
-        if not r.varied:
-            raise ValueError(
-                "plot_score needs a varied hyperparameter and nothing varies in this sweep; "
-                "plot_curves draws a single setting."
-            )
-        param = r.varied[0]
-    param = _param(r, param, "param")
+    if param is None and not r.varied:
+        raise ValueError("plot_score needs a varied hyperparameter; nothing varies in this sweep.")
+    param = _param(r, r.varied[0] if param is None else param, "param")
     ax = _axes(ax)
     mean, std = r.mean(name), r.std(name)
-    ok = _ranked(r, name)
+    ok, key = _ranked(r, name), _key(r, name)
     levels, level_of, numeric = _levels([h[param] for h in r.hyperparams])
     xs = np.asarray(levels, float) if numeric else np.arange(len(levels), dtype=float)
     others = [f for f in r.varied if f != param]
@@ -144,12 +134,11 @@ def plot_score(
         # Categorical x: shift the lines apart a little so that their error bars stay apart.
         shift = 0.0 if numeric else 0.08 * (k - (len(series) - 1) / 2)
         chosen = []
-        for level in range(len(levels)):
-            here = [i for i in members if level_of[i] == level]
+        for level, here in sorted(_by(level_of, members).items()):
             good = [i for i in here if ok[i]]
             if good:
-                chosen.append(_best_of(r, name, good))
-            elif here:
+                chosen.append(_best_of(good, key))
+            else:
                 failed.setdefault(level, []).extend(here)
         at.update((i, float(xs[level_of[i]]) + shift) for i in chosen)
         if chosen:
@@ -197,9 +186,9 @@ def plot_heatmap(
             f"(the varied ones are {list(r.varied)})."
         )
     ax = _axes(ax)
-    x_levels, x_of, _ = _levels([h[x] for h in r.hyperparams])
-    y_levels, y_of, _ = _levels([h[y] for h in r.hyperparams])
-    grid, status = _heatmap_grid(r, name, x_of, y_of, (len(y_levels), len(x_levels)))
+    x_labels, x_of = _heatmap_axis([h[x] for h in r.hyperparams])
+    y_labels, y_of = _heatmap_axis([h[y] for h in r.hyperparams])
+    grid, status = _heatmap_grid(r, name, x_of, y_of, (len(y_labels), len(x_labels)))
     greater = r.greater_is_better[name]
     # Brighter is better either way: viridis runs dark to bright, so reverse it for losses.
     cmap = colormaps["viridis" if greater else "viridis_r"].with_extremes(bad="0.92")
@@ -224,9 +213,8 @@ def plot_heatmap(
     if (b := _ranked_first(r, name)) is not None:
         corner = (x_of[b] - 0.5, y_of[b] - 0.5)
         ax.add_patch(Rectangle(corner, 1, 1, fill=False, ec="black", lw=3, zorder=5, gid="best"))
-    rotation = 45 if len(x_levels) > 6 else 0
-    ax.set_xticks(range(len(x_levels)), [_label(v) for v in x_levels], rotation=rotation)
-    ax.set_yticks(range(len(y_levels)), [_label(v) for v in y_levels])
+    ax.set_xticks(range(len(x_labels)), x_labels, rotation=45 if len(x_labels) > 6 else 0)
+    ax.set_yticks(range(len(y_labels)), y_labels)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     others = [f for f in r.varied if f not in (x, y)]
@@ -243,15 +231,12 @@ def _heatmap_grid(
     The status is ``""`` for an empty cell (no setting has that pair), ``"ok"``,
     ``"diverged"`` (a run of every setting there diverged) or ``"nan"`` (no finite mean).
     """
-    mean, ok = r.mean(name), _ranked(r, name)
-    members: dict[tuple[int, int], list[int]] = {}
-    for i in range(len(r)):
-        members.setdefault((y_of[i], x_of[i]), []).append(i)
+    mean, ok, key = r.mean(name), _ranked(r, name), _key(r, name)
     grid, status = np.full(shape, np.nan), np.full(shape, "", dtype=object)
-    for cell, here in members.items():
+    for cell, here in _by(list(zip(y_of, x_of, strict=True)), range(len(r))).items():
         good = [i for i in here if ok[i]]
         if good:
-            grid[cell], status[cell] = mean[_best_of(r, name, good)], "ok"
+            grid[cell], status[cell] = mean[_best_of(good, key)], "ok"
         else:
             status[cell] = "diverged" if r.diverged[here].any() else "nan"
     return grid, status
@@ -349,11 +334,22 @@ def _ranked(r: SweepResult, name: str) -> np.ndarray:
     return ~r.diverged.any(axis=1) & np.isfinite(r.mean(name))
 
 
-def _best_of(r: SweepResult, name: str, indices: Sequence[int]) -> int:
+def _key(r: SweepResult, name: str) -> np.ndarray:
+    """``(N,)``: the mean score, negated where greater is better: lower keys rank first."""
+    return -r.mean(name) if r.greater_is_better[name] else r.mean(name)
+
+
+def _best_of(indices: Sequence[int], key: np.ndarray) -> int:
     """The best of some ranked settings; on a tie the lower index, as ``ranking`` orders."""
-    mean = r.mean(name)
-    sign = -1.0 if r.greater_is_better[name] else 1.0
-    return min(indices, key=lambda i: (sign * mean[i], i))
+    return min(indices, key=lambda i: (key[i], i))
+
+
+def _by(labels: Sequence[Any], indices: Iterable[int]) -> dict[Any, list[int]]:
+    """``indices`` grouped by ``labels[i]``."""
+    groups: dict[Any, list[int]] = {}
+    for i in indices:
+        groups.setdefault(labels[i], []).append(i)
+    return groups
 
 
 def _ranked_first(r: SweepResult, name: str) -> int | None:
@@ -375,6 +371,20 @@ def _levels(values: list[Any]) -> tuple[list[Any], list[int], bool]:
     return [first[k] for k in distinct], [position[k] for k in keys], numeric
 
 
+def _heatmap_axis(values: list[Any], bins: int = 12) -> tuple[list[str], list[int]]:
+    """Tick labels and each setting's position: the distinct values, or for more than
+    ``2 * bins`` numbers (a random search) ``bins`` even bins, on a log scale if log-spaced."""
+    levels, level_of, numeric = _levels(values)
+    if not numeric or len(levels) <= 2 * bins:
+        return [_label(v) for v in levels], level_of
+    log = _log_spaced(levels)
+    t = np.log(np.asarray(values, float)) if log else np.asarray(values, float)
+    edges = np.linspace(t.min(), t.max(), bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    labels = [f"~{_label(float(c))}" for c in (np.exp(centres) if log else centres)]
+    return labels, np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1).tolist()
+
+
 def _label(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
 
@@ -391,9 +401,7 @@ def _log_spaced(levels: list[Any]) -> bool:
     u = np.asarray(levels, dtype=float)
     if not _spans_decade(u):
         return False
-    if u.size < 3:
-        return True
-    lin, log = np.diff(u), np.diff(np.log(u))
+    lin, log = np.diff(u), np.diff(np.log(u))  # two values: both spreads 0, so log
     return bool(np.std(log) / np.mean(log) <= np.std(lin) / np.mean(lin))
 
 
@@ -435,15 +443,11 @@ def _series(r: SweepResult, others: list[str]) -> list[tuple[str | None, list[in
     """The settings on each line of ``plot_score``: one line per value of the one other
     varied hyperparameter if it has few values, else one line (the best over the others)."""
     everything = list(range(len(r)))
-    if len(others) != 1:
+    levels, level_of, _ = _levels([h[others[0]] for h in r.hyperparams] if others else [])
+    if len(others) != 1 or len(levels) > _MAX_LINES:
         return [(None, everything)]
-    levels, level_of, _ = _levels([h[others[0]] for h in r.hyperparams])
-    if len(levels) > _MAX_LINES:
-        return [(None, everything)]
-    return [
-        (f"{others[0]}={_label(v)}", [i for i in everything if level_of[i] == j])
-        for j, v in enumerate(levels)
-    ]
+    groups = _by(level_of, everything)
+    return [(f"{others[0]}={_label(v)}", groups[j]) for j, v in enumerate(levels)]
 
 
 def _cell_text(value: float, state: str, cmap: Colormap, norm: Normalize) -> tuple[str, Any]:

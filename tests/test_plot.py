@@ -195,7 +195,8 @@ def test_score_with_one_other_draws_a_line_per_value(result):
     ax = two.plot_score("learning_rate", "val_r2")
     assert [c.get_label() for c in ax.containers] == ["momentum=0", "momentum=0.9"]
     assert "best over" not in ax.get_title()
-    assert ax.get_ylabel() == "val_r2 (higher is better)"
+    assert ax.get_ylabel() == "val_r2 (higher is better)" and ax.get_yscale() == "linear"
+    assert two.plot_score("momentum").get_xscale() == "linear"
     (star,) = by_gid(ax, "best")
     assert star.get_ydata()[0] == pytest.approx(two.best(metric="val_r2")[0]["mean"])
 
@@ -264,6 +265,24 @@ def test_heatmap_hatches_cells_where_every_setting_diverged():
     (hatched,) = by_gid(ax, "diverged-")
     assert hatched.get_hatch() == "xx"
     assert "diverged" in {t.get_text() for t in ax.texts}
+
+
+def test_heatmap_bins_the_many_values_of_a_random_search():
+    lrs = tuple(np.random.default_rng(0).permutation(np.geomspace(1e-3, 0.4, 30)))
+    r = _example(learning_rates=lrs, seeds=1)  # none diverges below 0.5
+    r = dataclasses.replace(  # and 30 distinct step counts, as a random search draws them
+        r, hyperparams=tuple({**h, "steps": 10 + 3 * i} for i, h in enumerate(r.hyperparams)),
+        varied=("learning_rate", "steps"),
+    )  # fmt: skip
+    ax = r.plot_heatmap("learning_rate", "steps")
+    shown = ax.images[0].get_array()
+    assert shown.shape == (12, 12) and shown.count() <= 30
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == "~0.00128" and ticks[-1] == "~0.312"  # bin centres, even in log
+    assert shown.max() == pytest.approx(r.mean("val_loss").max())
+    (box,) = by_gid(ax, "best")
+    row, col = np.unravel_index(np.argmin(shown.filled(np.inf)), shown.shape)
+    assert box.get_xy() == (col - 0.5, row - 0.5)
 
 
 @pytest.mark.parametrize(("metric", "cmap", "better"), [
