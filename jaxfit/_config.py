@@ -11,7 +11,9 @@ from ._hyperparams import hyperparams, numeric, static
 
 __all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs")
+OPTIMIZERS = (
+    "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton",
+)  # fmt: skip
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "step")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softplus", "identity")
 

@@ -12,7 +12,7 @@ from jaxfit._config import OPTIMIZERS, SCHEDULES
 from jaxfit._optim import make_optimizer, make_schedule
 
 # L-BFGS needs value and value_fn in update; it is tested on its own below.
-FIRST_ORDER = tuple(o for o in OPTIMIZERS if o != "lbfgs")
+FIRST_ORDER = tuple(o for o in OPTIMIZERS if o not in ("lbfgs", "newton"))
 
 STEPS = 8
 X = np.array([[1.0, 2.0, 0.5], [-1.0, 0.3, 2.0], [0.2, -0.7, 1.1], [1.5, 0.1, -0.4]])
@@ -334,3 +334,33 @@ def test_unknown_names_are_rejected():
         make_optimizer(Custom(schedule="linear"))
     with pytest.raises(ValueError, match=r"hp.steps=0"):
         make_schedule(Custom(schedule="cosine", steps=0))
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    l2=st.floats(0.01, 10.0),
+    n=st.integers(8, 40),
+    d=st.integers(1, 5),
+)
+def test_newton_one_step_is_closed_form_ridge(seed, l2, n, d):
+    """On a quadratic objective one Newton step lands on the normal equations' solution."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = x @ rng.normal(size=d) + 0.5 + 0.1 * rng.normal(size=n)
+    with jax.enable_x64(True):  # the setting too: its l2 leaf would otherwise be float32
+        hp = jaxfit.Hyperparams(optimizer="newton", steps=1, l2=l2, l2_scaling="sum")
+        r = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=jax.random.key(0))
+        w, b = np.asarray(r.params["w"])[:, 0], float(r.params["b"][0])
+    # mean((Xw + b - y)^2) + 0.5 * l2 * ||w||^2 / n, bias unpenalised: Ridge(alpha=l2/2).
+    design = np.hstack([x, np.ones((n, 1))])
+    penalty = np.diag([l2 / 2] * d + [0.0])
+    exact = np.linalg.solve(design.T @ design + penalty, design.T @ y)
+    np.testing.assert_allclose(np.append(w, b), exact, rtol=1e-8, atol=1e-10)
+
+
+def test_newton_needs_the_objective():
+    opt = jaxfit.make_optimizer(jaxfit.Hyperparams(optimizer="newton"))
+    params = {"w": jnp.ones((2, 1))}
+    with pytest.raises(ValueError, match="needs params and value_fn"):
+        opt.update(params, opt.init(params), params)

@@ -76,7 +76,9 @@ def _same_indices(ours: jaxfit.Folds, theirs: list) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_ridge_cv_matches_sklearn(dtype):
+@pytest.mark.parametrize(("optimizer", "steps"), [("lbfgs", 100), ("newton", 1)])
+def test_ridge_cv_matches_sklearn(dtype, optimizer, steps):
+    """L-BFGS iterates to the optimum; one Newton step on the quadratic is the closed form."""
     x, y = load_diabetes(return_X_y=True)
     x = _standardised(x)
     expected = np.array([
@@ -89,7 +91,7 @@ def test_ridge_cv_matches_sklearn(dtype):
     start = time.perf_counter()
     # Inside the context: hyperparameters, data, training and reading params all in float64.
     with jax.enable_x64(dtype == np.float64):
-        base = jaxfit.Hyperparams(optimizer="lbfgs", steps=100, l2_scaling="sum")
+        base = jaxfit.Hyperparams(optimizer=optimizer, steps=steps, l2_scaling="sum")
         result = jaxfit.sweep(
             jaxfit.linear(), "mse", (x.astype(dtype), y.astype(dtype)), base,
             jaxfit.grid(l2=list(l2)), cv=5, key=KEY, progress=False,
@@ -104,12 +106,13 @@ def test_ridge_cv_matches_sklearn(dtype):
     np.testing.assert_allclose(scores, expected, rtol=RTOL)
     assert ALPHAS[np.argmax(scores.mean(axis=1))] == ALPHAS[np.argmax(expected.mean(axis=1))]
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
-    print(f"ridge {np.dtype(dtype).name}: max rel diff "
+    print(f"ridge {optimizer} {np.dtype(dtype).name}: max rel diff "
           f"{np.max(np.abs(scores / expected - 1)):.2e}, {seconds:.1f} s")  # fmt: skip
 
 
 @pytest.mark.parametrize("dtype", [np.float32, pytest.param(np.float64, marks=pytest.mark.slow)])
-def test_logistic_cv_matches_sklearn(dtype):
+@pytest.mark.parametrize(("optimizer", "steps"), [("lbfgs", 500), ("newton", 20)])
+def test_logistic_cv_matches_sklearn(dtype, optimizer, steps):
     x, y = load_breast_cancer(return_X_y=True)
     x = _standardised(x)
     # Newton's method solves each fold to machine precision in ~13 iterations; scikit-learn's
@@ -128,8 +131,9 @@ def test_logistic_cv_matches_sklearn(dtype):
     l2 = 1 / CS
     start = time.perf_counter()
     with jax.enable_x64(dtype == np.float64):
-        # 500 steps: C = 100 converges slowest (float64 needs ~400); the rest take < 100.
-        base = jaxfit.Hyperparams(optimizer="lbfgs", steps=500, l2_scaling="sum")
+        # L-BFGS, 500 steps: C = 100 converges slowest (float64 needs ~400); the rest take
+        # < 100. Newton: ~13 steps to machine precision, as scikit-learn's newton-cholesky.
+        base = jaxfit.Hyperparams(optimizer=optimizer, steps=steps, l2_scaling="sum")
 
         def run(cv):
             return jaxfit.sweep(
@@ -151,7 +155,7 @@ def test_logistic_cv_matches_sklearn(dtype):
     np.testing.assert_allclose(scores, expected, rtol=RTOL)
     assert CS[np.argmax(scores.mean(axis=1))] == CS[np.argmax(expected.mean(axis=1))]
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
-    print(f"logistic {np.dtype(dtype).name}: max rel diff "
+    print(f"logistic {optimizer} {np.dtype(dtype).name}: max rel diff "
           f"{np.max(np.abs(scores / expected - 1)):.2e}, {seconds:.1f} s")  # fmt: skip
 
 
