@@ -241,15 +241,16 @@ def write_json(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
 def format_table(doc: dict[str, Any]) -> str:
     """The readable table of a ``jaxfit bench`` document: one line per workload."""
     m = doc["machine"]
-    peak = doc["peak"]["start"]
+    measured = doc["peak"]["measurements"]
+    peak = measured[0]
     lines = [
         f"jaxfit bench ({doc['mode']} mode) on {m['device_count']} {m['platform']} device(s): "
         f"{m['device_kind']}"
         + (f" ({m['cpu_model']})" if m["platform"] == "cpu" else "")
         + f"; jax {m['jax']}, jaxfit {m['jaxfit']}; {m['date']}",
         f"matmul peak: {doc['peak_flops'] / 1e9:,.1f} GFLOP/s ({peak['n']}x{peak['n']} "
-        f"{peak['dtype']} matmul, median of {peak['repeats']} calls, the higher of two "
-        "measurements at the start and at the end)",
+        f"{peak['dtype']} matmul: the highest of {len(measured)} medians of {peak['repeats']} "
+        "calls, measured before and after every workload)",
     ]
     load = doc.get("load_average") or {}
     if load.get("start") and load.get("end"):
