@@ -33,11 +33,13 @@ the best setting (``refit=False``): the work compared is the grid × 5 folds.
 Workloads (names kept stable across versions):
 
 - ``ridge-diabetes``: ``Ridge(alpha)`` over ``alpha`` log-spaced in ``[1e-3, 1e3]``
-  against ``JaxfitRegressor(optimizer="lbfgs", l2_scaling="sum")`` over ``l2 = 2 *
+  against ``JaxfitRegressor(optimizer="newton", steps=1, l2_scaling="sum")`` (one
+  Newton step on the quadratic objective: the closed form, as Ridge's solver) over ``l2 = 2 *
   alpha``; ``neg_mean_squared_error``; ``KFold(5)``.
 - ``logistic-breast-cancer``: ``LogisticRegression(C, max_iter=1000)`` (default lbfgs)
-  against ``JaxfitClassifier(model="logistic", optimizer="lbfgs", l2_scaling="sum")``
-  over ``l2 = 1 / C``; ``neg_log_loss``; ``StratifiedKFold(5)``.
+  against ``JaxfitClassifier(model="logistic", optimizer="newton", steps=20,
+  l2_scaling="sum")`` (Newton's method, exact Hessian) over ``l2 = 1 / C``;
+  ``neg_log_loss``; ``StratifiedKFold(5)``.
 - ``mlp-digits-cv``: a 64-64 relu MLP on digits trained by Adam (b1 0.9, b2 0.999, eps
   1e-8) on minibatches of 200 reshuffled every epoch, for the same number of epochs:
   ``MLPClassifier(max_iter=E, tol=0, n_iter_no_change=E + 1, shuffle=True)`` runs exactly
@@ -199,11 +201,12 @@ def make_plan(workload: str, mode: str, epochs: int | None = None) -> Plan:
     quick = mode == "quick"
     if workload == "ridge-diabetes":
         alphas = np.logspace(-3, 3, 10 if quick else 20)
-        return Plan(workload, {"alpha": _floats(alphas)}, jaxfit_steps=100)
+        # One Newton step solves the quadratic exactly (tests/test_sklearn_agreement.py).
+        return Plan(workload, {"alpha": _floats(alphas)}, jaxfit_steps=1)
     if workload == "logistic-breast-cancer":
         cs = np.logspace(-3, 2, 10 if quick else 20)
-        # 500 steps: C = 100 converges slowest (tests/test_sklearn_agreement.py).
-        return Plan(workload, {"C": _floats(cs)}, jaxfit_steps=500)
+        # Newton reaches float32's floor in ~13 steps at every C (test_sklearn_agreement.py).
+        return Plan(workload, {"C": _floats(cs)}, jaxfit_steps=20)
     x, y, _ = load_data(workload)
     epochs = MLP_EPOCHS[mode] if epochs is None else epochs
     grid = {
@@ -268,12 +271,12 @@ def jaxfit_estimator(plan: Plan) -> Any:
 
     if plan.workload == "ridge-diabetes":
         return jaxfit.JaxfitRegressor(
-            model="linear", optimizer="lbfgs", l2_scaling="sum", steps=plan.jaxfit_steps,
+            model="linear", optimizer="newton", l2_scaling="sum", steps=plan.jaxfit_steps,
             seed=SEED,
         )  # fmt: skip
     if plan.workload == "logistic-breast-cancer":
         return jaxfit.JaxfitClassifier(
-            model="logistic", optimizer="lbfgs", l2_scaling="sum", steps=plan.jaxfit_steps,
+            model="logistic", optimizer="newton", l2_scaling="sum", steps=plan.jaxfit_steps,
             seed=SEED,
         )  # fmt: skip
     return jaxfit.JaxfitClassifier(
@@ -298,12 +301,13 @@ def describe(plan: Plan, note: str) -> dict[str, Any]:
     if plan.workload == "ridge-diabetes":
         about["systems"] = (
             f"sklearn Ridge(alpha) (solver auto); jaxfit JaxfitRegressor(model='linear', "
-            f"optimizer='lbfgs', l2_scaling='sum', steps={plan.jaxfit_steps}) with l2 = 2 * alpha"
+            f"optimizer='newton', l2_scaling='sum', steps={plan.jaxfit_steps}) with l2 = 2 * "
+            "alpha: one Newton step on the quadratic objective is the closed-form solution"
         )
     elif plan.workload == "logistic-breast-cancer":
         about["systems"] = (
             "sklearn LogisticRegression(C, max_iter=1000) (lbfgs, tol 1e-4); jaxfit "
-            "JaxfitClassifier(model='logistic', optimizer='lbfgs', l2_scaling='sum', "
+            "JaxfitClassifier(model='logistic', optimizer='newton', l2_scaling='sum', "
             f"steps={plan.jaxfit_steps}) with l2 = 1 / C. The per-setting scores differ most "
             "at the largest C, where the problem is ill-conditioned and scikit-learn's lbfgs "
             "stops at its tol short of the optimum (its newton-cholesky solver agrees with "
@@ -361,11 +365,19 @@ def _jaxfit_worker(plan_json: str) -> None:
     t0 = time.perf_counter()
     import jaxfit
 
+    # One CPU device per core, jaxfit's documented multi-core CPU setup (docs/devices.md):
+    # the sweep shards its rows over them, as GridSearchCV(n_jobs=-1) uses every core.
+    # Set JAXFIT_BENCH_CPU_DEVICES=1 to measure a single device. No effect on a GPU's rows.
+    jaxfit.use_cpu_devices(int(os.environ.get("JAXFIT_BENCH_CPU_DEVICES", os.cpu_count() or 1)))
     plan = Plan.from_json(plan_json)
     x, y, _ = load_data(plan.workload)
     cv = splitter(plan.workload)
     jax.block_until_ready(jnp.ones(()) + 1)  # start the backend outside the clock
-    _reply({"ready": True, "startup_s": time.perf_counter() - t0})
+    devices = jax.devices()
+    _reply({
+        "ready": True, "startup_s": time.perf_counter() - t0, "devices": len(devices),
+        "platform": devices[0].platform,
+    })  # fmt: skip
     for calls, line in enumerate(sys.stdin):
         if line.strip() != "run":
             break
@@ -737,6 +749,7 @@ def bench_workload(plan: Plan, mode: str) -> list[dict[str, Any]]:
             same_best=same_best, diverged=cold["diverged"], startup_s=child.ready["startup_s"],
             load_1min=cold["load_1min"], repeats=len(jf_calls),
             wall_definition="first call in a fresh process, compilation included",
+            devices=child.ready["devices"], platform=child.ready["platform"],
         ),
         _row(
             plan, "sklearn",
@@ -1033,6 +1046,8 @@ def _notes(row: dict[str, Any]) -> str:
             "epoch, no divergence guards, no validation curve; accuracy per setting vs "
             f"jaxfit: max |diff| {100 * row['max_abs_diff_vs_jaxfit']:.2f} pp"
         )
+    if row["system"] == "jaxfit" and row.get("devices"):
+        notes.append(f"{row['devices']} {row.get('platform', '')} device(s)")
     if row.get("n_trials"):
         notes.append(f"{row['n_trials']} trials (optuna {row.get('optuna')})")
     if row.get("peak_fraction"):
