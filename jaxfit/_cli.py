@@ -10,7 +10,7 @@ __all__ = ["main"]
 
 # Each module defines ``register(subparsers)``, which adds its subcommand and sets the
 # parser default ``run`` to a callable ``run(args) -> int`` (the process exit code).
-_SUBCOMMANDS = ("jaxfit._demo", "jaxfit._bench")
+_SUBCOMMANDS = ("jaxfit._demo", "jaxfit._bench", "jaxfit._cli_sweep")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
