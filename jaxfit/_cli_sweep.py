@@ -40,18 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", metavar="CONFIG.toml", help="the sweep's TOML config file")
     p.add_argument("--out", metavar="DIR", help="the output directory (default: [output] dir)")
-    p.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print the plan (groups, compiles, chunks, memory, FLOPs, a time bound) "
-        "without training or writing anything",
-    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan: groups, chunks, "
+                   "memory, FLOPs, a time bound; train and write nothing")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print only errors and notes")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="replace the outputs of another config (or a finished run) in DIR",
-    )
+    p.add_argument("--force", action="store_true", help="start over, replacing what the output "
+                   "directory holds (another config's results, a finished run)")  # fmt: skip
     p.set_defaults(run=_main)
 
 
@@ -97,6 +90,30 @@ def run_config(
     Raises:
       ConfigError: for a config, data or output directory that cannot be used, naming
         the file and key; also for a sweep that refuses to run (its message included).
+
+    Examples:
+      >>> import pathlib, tempfile, jaxfit
+      >>> text = '''
+      ... [model]
+      ... name = "linear"
+      ... [data]
+      ... source = "linear"   # y = a·x + b + noise
+      ... [hyperparams]
+      ... optimizer = "sgd"
+      ... steps = 50
+      ... [space.grid]
+      ... learning_rate = [0.05, 0.5]
+      ... [output]
+      ... figures = false
+      ... '''
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     path = pathlib.Path(tmp, "lr.toml")
+      ...     _ = path.write_text(text)
+      ...     result = jaxfit.run_config(path, quiet=True)
+      ...     print(*sorted(p.name for p in (pathlib.Path(tmp) / "runs" / "lr").iterdir()))
+      checkpoint result results.csv results.json summary.txt sweep.json sweep.toml
+      >>> result.best(1)[0]["varied"]
+      {'learning_rate': 0.5}
     """
     import jax
 
@@ -112,16 +129,18 @@ def run_config(
     config = load_config(path)
     out_dir = pathlib.Path(out).resolve() if out is not None else config.out_dir
     job = resolve(config)
-    say(f"config  {config.file} -> {out_dir}")
-    say(f"data    {job.data.description}{' (standardized)' * config.data.standardize}")
-    say(f"model   {job.model_label}, loss {job.loss!r}; {job.split}")
-    say(f"ranked  by {job.rank} ({'higher' if _better(job) else 'lower'} is better)")
+    say(f"config   {config.file} -> {out_dir}")
+    say(f"data     {job.data.description}{' (standardized)' * config.data.standardize}")
+    say(f"model    {job.model_label}, loss {job.loss!r}; {job.split}")
+    say(f"ranked   by {job.rank} ({'higher' if _better(job) else 'lower'} is better)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(config.file, "output", "dir", f"{out_dir} is a file, not a directory.")
     state = _state(out_dir, config)
     if dry_run:
         plan = _refusing(config, lambda: jaxfit.sweep_plan(**job.kwargs))
         say(str(plan))
         say(_estimate(plan, jax))
-        say(f"output  {out_dir}: {_STATES[state]}")
+        say(f"output   {out_dir}: {_STATES[state]}")
         say("dry run: nothing trained, nothing written.")
         return plan
     _claim(out_dir, config, state, force)
@@ -130,11 +149,13 @@ def run_config(
     folds = getattr(config.cv, "n_splits", config.cv) or 1
     seeds = config.options["seeds"]
     runs = f"{len(settings)} settings x {seeds} seeds" + f" x {folds} folds" * (folds > 1)
-    say(f"plan    {runs} = {len(settings) * seeds * folds} runs in {n_groups} static group(s), "
+    say(f"plan     {runs} = {len(settings) * seeds * folds} runs in {n_groups} static group(s), "
         "one compile each")  # fmt: skip
     checkpoint = out_dir / "checkpoint"
     if state == "same" and not force and any(checkpoint.glob("group*.npz")):
-        say(f"resume  {len(list(checkpoint.glob('group*.npz')))} finished chunk(s) in {checkpoint}")
+        say(
+            f"resume   {len(list(checkpoint.glob('group*.npz')))} finished chunk(s) in {checkpoint}"
+        )
     t0 = time.perf_counter()
     result = _refusing(config, lambda: jaxfit.sweep(
         **job.kwargs, checkpoint_dir=str(checkpoint), keep_params=config.save_params,
@@ -142,7 +163,7 @@ def run_config(
     ))  # fmt: skip
     say(result.summary(k=config.top, metric=job.rank))
     written = write_outputs(out_dir, config, job, result, note)
-    say(f"wrote   {', '.join(written)} into {out_dir} ({time.perf_counter() - t0:.1f} s)")
+    say(f"wrote    {', '.join(written)} into {out_dir} ({time.perf_counter() - t0:.1f} s)")
     return result
 
 
@@ -166,11 +187,13 @@ def resolve(config: SweepConfig) -> Job:
     model = config.model
     data = load_data(config.data, file=config.file, base_dir=config.base_dir, task=config.task)
     n_classes = len(data.classes) if data.classes is not None else 0
-    if model == "logistic" and n_classes != 2:
-        raise ConfigError(config.file, "model", "name", f"'logistic' is binary, but the data has "
-                          f"{n_classes} classes; use 'mlp' or 'softmax_regression'.")  # fmt: skip
     default = "softmax_cross_entropy" if data.task == "classification" else "mse"
     loss = config.loss or CLASSIFIERS.get(model, default)
+    if loss == "binary_cross_entropy" and n_classes != 2:
+        where = ("model", "name") if model == "logistic" else ("sweep", "loss")
+        raise ConfigError(config.file, *where, f"{loss!r} is for 2 classes, but the data has "
+                          f"{n_classes}; use 'softmax_cross_entropy' with 'mlp' or "
+                          "'softmax_regression'.")  # fmt: skip
     width = {"binary_cross_entropy": 1, "softmax_cross_entropy": n_classes}.get(loss)
     width = width or (data.y.shape[1] if data.y.ndim == 2 else 1)
     args = dict(config.model_args)
@@ -353,24 +376,39 @@ def _estimate(plan: Any, jax: Any) -> str:
     """A lower bound on the training time: the plan's FLOPs at a matmul's measured rate."""
     if plan.flops is None:
         return "estimate: this backend reports no FLOP counts, so there is no time estimate."
-    n, repeats = 1024, 5
+    # The best median rate over sizes: an accelerator needs a large matmul to near its peak.
+    sizes, repeats = (1024,) if jax.devices()[0].platform == "cpu" else (1024, 4096), 5
+    rate = max(_matmul_rate(jax, n, repeats) for n in sizes)
+    # CPU devices share the host's cores; accelerators work in parallel.
+    parallel = 1 if jax.devices()[0].platform == "cpu" else len(plan.devices)
+    seconds = plan.flops / (rate * parallel)
+    compile_s = sum(g.compile_s for g in plan.groups)
+    across, squares = f" x {parallel} devices" * (parallel > 1), [f"{n}x{n}" for n in sizes]
+    return (
+        f"estimate at least ~{_duration(seconds)} of training ({plan.flops:.3g} FLOPs, "
+        f"{plan.flops / plan.n_settings:.3g} per setting, at this\n         device's matmul "
+        f"rate: {rate / 1e9:.3g} GFLOP/s{across}, measured now as the best median of {repeats} "
+        f"float32\n         {' and '.join(squares)} matmuls). A lower bound: small models run "
+        "far below a matmul's rate.\n"
+        f"compile  {compile_s:.2f} s while planning (a run in a new process compiles again)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)):
+        if seconds >= size or unit == "ms":
+            return f"{seconds / size:.3g} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _matmul_rate(jax: Any, n: int, repeats: int) -> float:
+    """FLOP/s of a jitted ``n x n`` float32 matmul: the median of ``repeats`` timed runs."""
     a = jax.numpy.ones((n, n), jax.numpy.float32)
     matmul = jax.jit(jax.numpy.matmul)
-    matmul(a, a).block_until_ready()
+    matmul(a, a).block_until_ready()  # compile outside the timing
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         matmul(a, a).block_until_ready()
         times.append(time.perf_counter() - t0)
-    rate = 2 * n**3 / statistics.median(times)
-    # CPU devices share the host's cores; accelerators work in parallel.
-    parallel = 1 if jax.devices()[0].platform == "cpu" else len(plan.devices)
-    seconds = plan.flops / (rate * parallel)
-    compile_s = sum(g.compile_s for g in plan.groups)
-    return (
-        f"estimate: at least ~{seconds:.3g} s of training: {plan.flops:.3g} FLOPs at this "
-        f"device's matmul rate ({rate / 1e9:.3g} GFLOP/s, measured now: a {n}x{n} float32 "
-        f"matmul, median of {repeats}){f' x {parallel} devices' * (parallel > 1)}. A lower "
-        "bound: small models run far below a matmul's rate, so expect longer. Compiling "
-        f"took {compile_s:.2f} s while planning (a new process compiles again)."
-    )
+    return 2 * n**3 / statistics.median(times)

@@ -69,40 +69,24 @@ SOURCES: dict[str, dict[str, tuple[_Check, Any]]] = {
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
-    """A checked ``[data]`` table: the source, its options (defaults filled in), and more.
+    """A checked ``[data]`` table; ``options`` holds every key of its source's (defaults in)."""
 
-    Attributes:
-      source: a key of ``SOURCES``.
-      options: the source's keys, every one present (``None`` where optional and unset).
-      standardize: scale every feature to mean 0 and standard deviation 1.
-      task: ``"regression"``, ``"classification"``, or ``None`` (the source decides).
-    """
-
-    source: str
+    source: str  # a key of SOURCES
     options: Mapping[str, Any]
-    standardize: bool
-    task: str | None
+    standardize: bool  # features to mean 0 and standard deviation 1
+    task: str | None  # "regression", "classification" or None: the source decides
 
 
 @dataclasses.dataclass(frozen=True)
 class Data:
-    """Loaded data: ``x`` ``(n, d)`` float32; ``y`` ``(n,)`` int32 labels or float32 targets.
-
-    Attributes:
-      x: the features.
-      y: class labels ``0 .. k-1`` (classification) or real targets ``(n,)``/``(n, k)``.
-      task: ``"regression"`` or ``"classification"``.
-      classes: for classification, the original label of each class index.
-      features: the feature names.
-      description: one line for the console.
-    """
+    """Loaded data: ``x`` ``(n, d)`` float32; ``y`` ``(n,)`` int32 labels or float32 targets."""
 
     x: np.ndarray
-    y: np.ndarray
+    y: np.ndarray  # class indices 0 .. k-1, or real targets (n,) or (n, k)
     task: str
-    classes: tuple[Any, ...] | None
+    classes: tuple[Any, ...] | None  # for classification: the label of each class index
     features: tuple[str, ...]
-    description: str
+    description: str  # one line for the console
 
 
 def parse_data(s: Section) -> DataSpec:

@@ -47,10 +47,21 @@ REQUIRED = object()
 class ConfigError(ValueError):
     """A sweep config that cannot be used; the message starts with the file, section and key.
 
+    Raised for the config itself, its data (a missing file or column, a bad value with its
+    line), and an output directory that holds another config's results.
+
     Attributes:
       file: the config file as it was named.
       section: the TOML table (``"space"``), or ``None`` for the file as a whole.
       key: the key inside the section (dotted where nested), or ``None``.
+
+    Examples:
+      >>> import jaxfit
+      >>> try:
+      ...     jaxfit.load_config("no/such/config.toml")
+      ... except jaxfit.ConfigError as e:
+      ...     print(e)
+      no/such/config.toml: no such file.
     """
 
     def __init__(self, file: str, section: str | None, key: str | None, message: str):
@@ -63,14 +74,14 @@ class Invalid(Exception):
     """Raised by a value check with what is wrong; ``Section.get`` adds where."""
 
 
+_TOML_TYPES = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}
+
+
 def describe(value: Any) -> str:
     """A TOML value in words, for error messages: ``the string 'abc'``."""
-    for kind, words in ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string")):
-        if isinstance(value, kind):
-            return f"the {words} {value!r:.60}"
     if isinstance(value, dict):
         return f"a table with keys {list(value)}"
-    return f"the array {value!r:.60}" if isinstance(value, list) else f"{value!r:.60}"
+    return f"the {_TOML_TYPES.get(type(value), type(value).__name__)} {value!r:.60}"
 
 
 def suggest(name: str, allowed: Sequence[str]) -> str:
@@ -204,7 +215,26 @@ class SweepConfig:
 
 
 def load_config(path: str | os.PathLike) -> SweepConfig:
-    """Reads and checks a sweep config file; raises :class:`ConfigError` if it is unusable."""
+    """Reads and checks a sweep config file (see ``docs/config.md``) without loading data.
+
+    Args:
+      path: the TOML file; relative paths inside it resolve against its directory.
+
+    Returns:
+      The checked :class:`jaxfit.SweepConfig`.
+
+    Raises:
+      ConfigError: naming the file, the section and the key of the first problem.
+
+    Examples:
+      >>> import pathlib, tempfile, jaxfit
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     path = pathlib.Path(tmp, "lr.toml")
+      ...     _ = path.write_text('[model]\\nname = "linear"\\n[data]\\nsource = "linear"\\n')
+      ...     config = jaxfit.load_config(path)
+      ...     config.out_dir == pathlib.Path(tmp).resolve() / "runs" / "lr"
+      True
+    """
     file = os.fspath(path)
     try:
         text = pathlib.Path(file).read_text(encoding="utf-8")
@@ -218,7 +248,7 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
 def parse_config(
     text: str, *, file: str = "<config>", base_dir: str | os.PathLike = "."
 ) -> SweepConfig:
-    """Parses and checks the TOML text of a sweep config (``file`` names it in errors)."""
+    """Parses and checks a config's TOML text, as :func:`jaxfit.load_config` reads a file."""
     from ._datasources import parse_cv, parse_data, parse_validation  # (they import this module)
 
     try:

@@ -83,13 +83,13 @@ def test_resume_retrains_only_what_is_missing(runs, tmp_path):
     traces = TRACES["sweep"]
     again, stdout, _ = run(EXAMPLES / "linear_lr.toml", out)  # complete: nothing to train
     assert again.groups[0].n_chunks == 0 and TRACES["sweep"] == traces
-    assert "resume  4 finished chunk(s)" in stdout
+    assert "resume   4 finished chunk(s)" in stdout
     np.testing.assert_array_equal(again.metrics["val_loss"], first.metrics["val_loss"])
     chunks[1].unlink()  # as if killed before the second chunk was written
     for name in ("results.csv", "results.json", "summary.txt"):
         (out / name).unlink()
     resumed, stdout, _ = run(EXAMPLES / "linear_lr.toml", out)
-    assert resumed.groups[0].n_chunks == 1 and "resume  3 finished chunk(s)" in stdout
+    assert resumed.groups[0].n_chunks == 1 and "resume   3 finished chunk(s)" in stdout
     for name, values in first.metrics.items():
         np.testing.assert_array_equal(resumed.metrics[name], values)
     assert json.loads((out / "results.json").read_text())["best"][0]["index"] == 1
@@ -139,7 +139,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(runs, tmp_path):
     assert (group.n_rows, group.chunk_size, group.n_chunks, group.steps) == (15, 4, 4, 100)
     assert str(plan) in stdout and "in 1 static group(s), one compile each" in stdout
     assert "memory/chunk" in stdout and "FLOPs/row" in stdout
-    assert "estimate: at least ~" in stdout and "GFLOP/s, measured now" in stdout
+    assert "estimate at least ~" in stdout and "GFLOP/s, measured now" in stdout
     assert "dry run: nothing trained, nothing written" in stdout
     assert not (tmp_path / "out").exists()
     _, stdout, _ = run(EXAMPLES / "linear_lr.toml", runs["linear_lr"][0], dry_run=True)

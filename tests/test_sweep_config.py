@@ -3,7 +3,9 @@
 import json
 import math
 import pathlib
+import re
 import sys
+import tomllib
 
 import numpy as np
 import pytest
@@ -337,3 +339,14 @@ def test_standardize_and_validation_split():
     train, val = split_validation(10, 0.25, seed=0)
     assert len(val) == 3 and sorted([*train, *val]) == list(range(10))
     assert split_validation(10, 0.25, seed=0)[1].tolist() == val.tolist()
+
+
+def test_docs_show_every_example_verbatim_and_their_toml_parses():
+    docs = pathlib.Path(__file__).parents[1] / "docs" / "config.md"
+    blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(), flags=re.S)
+    for path in EXAMPLES:
+        assert path.read_text() in blocks, f"docs/config.md does not show {path.name} as it is"
+    for block in blocks:
+        tomllib.loads(block)
+        if "[model]" in block:  # a whole config: it must also be a valid one
+            parse_config(block, file="docs/config.md", base_dir=EXAMPLES[0].parent)
