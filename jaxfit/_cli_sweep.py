@@ -56,6 +56,9 @@ def _main(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"jaxfit sweep: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # finished chunks are saved: say how to go on, not where it stopped
+        print("jaxfit sweep: interrupted; run the same command to resume.", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -132,7 +135,7 @@ def run_config(
     say(f"config   {config.file} -> {out_dir}")
     say(f"data     {job.data.description}{' (standardized)' * config.data.standardize}")
     say(f"model    {job.model_label}, loss {job.loss!r}; {job.split}")
-    say(f"ranked   by {job.rank} ({'higher' if _better(job) else 'lower'} is better)")
+    say(f"ranked   by {job.rank} ({job.better} is better)")
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(config.file, "output", "dir", f"{out_dir} is a file, not a directory.")
     state = _state(out_dir, config)
@@ -152,10 +155,9 @@ def run_config(
     say(f"plan     {runs} = {len(settings) * seeds * folds} runs in {n_groups} static group(s), "
         "one compile each")  # fmt: skip
     checkpoint = out_dir / "checkpoint"
-    if state == "same" and not force and any(checkpoint.glob("group*.npz")):
-        say(
-            f"resume   {len(list(checkpoint.glob('group*.npz')))} finished chunk(s) in {checkpoint}"
-        )
+    done = len(list(checkpoint.glob("group*.npz"))) if state == "same" and not force else 0
+    if done:
+        say(f"resume   {done} finished chunk(s) in {checkpoint}")
     t0 = time.perf_counter()
     result = _refusing(config, lambda: jaxfit.sweep(
         **job.kwargs, checkpoint_dir=str(checkpoint), keep_params=config.save_params,
@@ -175,7 +177,7 @@ class Job:
     data: Data
     loss: str
     rank: str  # the ranking metric's name in the result, e.g. "val_accuracy"
-    rank_stem: str  # the same without its prefix
+    better: str  # "higher" or "lower"
     model_label: str
     split: str
 
@@ -230,11 +232,8 @@ def resolve(config: SweepConfig) -> Job:
                   space=config.space, key=jax.random.key(config.root_seed), val=val,
                   metrics=metrics, cv=config.cv, **config.options)  # fmt: skip
     label = f"{model}({', '.join(f'{k}={v}' for k, v in args.items())})"
-    return Job(kwargs, data, loss, rank, stem, label, split)
-
-
-def _better(job: Job) -> bool:
-    return job.rank_stem != "loss" and _REGISTRY[job.rank_stem].greater_is_better
+    better = "higher" if stem != "loss" and _REGISTRY[stem].greater_is_better else "lower"
+    return Job(kwargs, data, loss, rank, better, label, split)
 
 
 def _refusing(config: SweepConfig, call: Any) -> Any:
@@ -333,13 +332,9 @@ def write_outputs(
     result.save(out_dir / "result", params=config.save_params)
     written = ["results.csv", "results.json", "summary.txt", "result/"]
     if config.figures:
-        save = getattr(result, "save_figures", None)
         try:
-            if save is None:
-                note("this jaxfit's SweepResult has no save_figures(); no figures written.")
-            else:
-                paths = save(out_dir / "figures", metric=job.rank)
-                written.append(f"figures/ ({len(paths)} files)")
+            paths = result.save_figures(out_dir / "figures", metric=job.rank)
+            written.append(f"figures/ ({len(paths)} files)")
         except ImportError:
             note("figures need matplotlib: pip install 'jaxfit[plot]'; no figures written.")
     return written

@@ -277,14 +277,14 @@ def parse_config(
         raise ConfigError(file, "validation", None, message)
     run = _sweep(Section(file, "sweep", raw.get("sweep", {})), cv is not None or bool(validation))
     out = Section(file, "output", raw.get("output", {})).only(_OUTPUT_KEYS)
-    out_dir = out.get("dir", string(), f"runs/{pathlib.Path(file).stem}")
+    out_dir = base / os.path.expanduser(out.get("dir", string(), f"runs/{pathlib.Path(file).stem}"))
     hashed = json.dumps({k: v for k, v in raw.items() if k != "output"}, sort_keys=True,
                         default=str).encode()  # fmt: skip
     return SweepConfig(
         file=file, base_dir=base, text=text, digest=hashlib.sha256(hashed).hexdigest()[:16],
         model=model, model_args=model_args, data=data, hyperparams=hp, space=space, cv=cv,
         validation=validation, task=_task(file, model, run["loss"], data.task), **run,
-        out_dir=base / os.path.expanduser(out_dir), figures=out.get("figures", boolean, True),
+        out_dir=out_dir.resolve(), figures=out.get("figures", boolean, True),
         save_params=out.get("save_params", boolean, True), top=out.get("top", integer(1), 10),
     )  # fmt: skip
 

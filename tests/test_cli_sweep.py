@@ -58,10 +58,9 @@ def test_every_example_writes_its_outputs(runs, name):
     assert summary == result.summary(k=config.top, metric=doc["metric"]) + "\n"
     assert summary.splitlines()[0] in stdout and "static group(s)" in stdout
     assert (directory / "sweep.toml").read_text() == config.text
-    if hasattr(jaxfit.SweepResult, "save_figures"):
-        assert sorted(p.suffix for p in (directory / "figures").iterdir()) == [".png"] * len(
-            list((directory / "figures").iterdir())
-        ) and any((directory / "figures").iterdir())
+    figures = sorted(p.name for p in (directory / "figures").iterdir())
+    assert "loss_curves.png" in figures and all(f.endswith(".png") for f in figures)
+    assert {f"score_vs_{name}.png" for name in result.varied} <= set(figures)
 
 
 def test_the_examples_choose_sensible_settings(runs):
@@ -148,10 +147,8 @@ def test_dry_run_prints_the_plan_and_writes_nothing(runs, tmp_path):
 
 def test_figures_are_skipped_with_a_note_without_matplotlib(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    result, _, stderr = run(EXAMPLES / "linear_lr.toml", tmp_path)
-    assert "figures need matplotlib: pip install 'jaxfit[plot]'" in stderr or not hasattr(
-        result, "save_figures"
-    )
+    _, _, stderr = run(EXAMPLES / "linear_lr.toml", tmp_path)
+    assert "note: figures need matplotlib: pip install 'jaxfit[plot]'" in stderr
     assert (tmp_path / "results.json").exists() and not (tmp_path / "figures").exists()
 
 
@@ -180,3 +177,40 @@ def test_cli_errors_exit_2_with_one_line(tmp_path):
 def test_cli_quiet_run(capsys, tmp_path):
     assert main(["sweep", str(EXAMPLES / "linear_lr.toml"), "--out", str(tmp_path), "--quiet"]) == 0
     assert capsys.readouterr().out == "" and (tmp_path / "results.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("toml", "where", "fragment"),
+    [
+        ('[model]\nname = "logistic"\n[data]\nsource = "classification"\nn_classes = 3',
+         "[model] name:", "is for 2 classes, but the data has 3"),
+        ('[model]\nname = "mlp"\nn_outputs = 2\n[data]\nsource = "classification"\nn_classes = 3',
+         "[model] n_outputs:", "is 2, but the data and the loss 'softmax_cross_entropy' need 3"),
+        ('[model]\nname = "mlp"\n[data]\nsource = "classification"\n[sweep]\nmetric = "r2"',
+         "[sweep] metric:", "'r2' needs regression targets"),
+        ('[model]\nname = "linear"\n[data]\nsource = "linear"\n[sweep]\nmetrics = ["accuracy"]',
+         "[sweep] metrics:", "'accuracy' needs classification targets"),
+    ],
+)  # fmt: skip
+def test_errors_found_once_the_data_is_loaded(tmp_path, toml, where, fragment):
+    path = tmp_path / "c.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ConfigError) as info:
+        run(path, tmp_path / "out")
+    assert str(info.value).startswith(f"{path}: {where}") and fragment in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_dir_that_is_a_file(tmp_path):
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ConfigError, match=r"\[output\] dir: .*taken is a file"):
+        run(EXAMPLES / "linear_lr.toml", tmp_path / "taken")
+
+
+def test_interrupt_says_how_to_resume(monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jaxfit, "sweep", interrupted)
+    code, err = cli(["sweep", str(EXAMPLES / "linear_lr.toml"), "--out", str(tmp_path)])
+    assert code == 130 and "interrupted; run the same command to resume" in err
