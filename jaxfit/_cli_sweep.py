@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ._datasources import Data, load_data, split_validation, standardize
 from ._losses import _REGISTRY
 from ._models import MODELS
+from ._results import SweepDiverged
 from ._sweep_config import CLASSIFIERS, ConfigError, SweepConfig, load_config
 
 __all__ = ["register", "run_config"]
@@ -309,7 +310,7 @@ def write_outputs(
     _write(out_dir / "results.csv", buffer.getvalue())
     try:
         best = result.best(config.top, metric=job.rank)
-    except Exception as e:  # jaxfit.SweepDiverged: nothing to rank
+    except SweepDiverged as e:  # nothing to rank: say why instead
         best, reason = [], str(e)
     else:
         reason = None

@@ -1,9 +1,10 @@
 """Data for ``jaxfit sweep``: synthetic generators, scikit-learn's bundled sets, CSV/NPY/NPZ files.
 
-``parse_data`` checks a config's ``[data]`` table into a :class:`DataSpec` (no file is
-read); ``load_data`` loads it into host arrays, checking what a file holds (missing
-columns, non-numeric or NaN values with their line and column, mismatched lengths) and
-raising a :class:`ConfigError` that names the config file, the key and the data file.
+``parse_data``, ``parse_cv`` and ``parse_validation`` check a config's ``[data]``, ``[cv]``
+and ``[validation]`` tables (no file is read); ``load_data`` loads the data into host
+arrays, checking what a file holds (missing columns, non-numeric or NaN values with their
+line and column, mismatched lengths), and raises a :class:`ConfigError` that names the
+config file, the key and the data file.
 """
 
 from __future__ import annotations

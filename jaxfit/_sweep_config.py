@@ -2,8 +2,9 @@
 
 Every problem raises a :class:`ConfigError` that names the file, the section and the key
 (``config.toml: [space] grid.learning_rate: ...``), what was found and what is allowed; a
-misspelt key gets the closest valid one suggested. The data sources' own keys are checked
-in ``_datasources.py``; the schema as a whole is documented in ``docs/config.md``.
+misspelt key gets the closest valid one suggested. The ``[data]``, ``[cv]`` and
+``[validation]`` tables are checked in ``_datasources.py``; ``docs/config.md`` documents
+the whole schema.
 """
 
 from __future__ import annotations

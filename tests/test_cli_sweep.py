@@ -214,3 +214,16 @@ def test_interrupt_says_how_to_resume(monkeypatch, tmp_path):
     monkeypatch.setattr(jaxfit, "sweep", interrupted)
     code, err = cli(["sweep", str(EXAMPLES / "linear_lr.toml"), "--out", str(tmp_path)])
     assert code == 130 and "interrupted; run the same command to resume" in err
+
+
+def test_a_sweep_where_everything_diverges_still_writes_its_results(tmp_path):
+    config = tmp_path / "exploding.toml"
+    text = (EXAMPLES / "linear_lr.toml").read_text()
+    config.write_text(text.replace("[0.01, 0.1, 0.5, 1.0, 3.0]", "[5.0, 10.0]"))
+    result, stdout, _ = run(config, tmp_path / "out")  # the linear_lr program: no new compile
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert (
+        result.diverged.all() and doc["best"] == [] and "all 2 settings diverged" in doc["no_best"]
+    )
+    assert "no setting can be ranked" in stdout
+    assert [s["rank"] for s in doc["settings"]] == [None, None]
