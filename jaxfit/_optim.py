@@ -14,7 +14,6 @@ from typing import Any
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
-import jax.scipy.linalg
 import optax
 
 from ._config import OPTIMIZERS, SCHEDULES
@@ -213,12 +212,40 @@ def newton() -> optax.GradientTransformationExtraArgs:
         flat, unravel = jax.flatten_util.ravel_pytree(params)
         grad, _ = jax.flatten_util.ravel_pytree(updates)
         hessian = jax.hessian(lambda v: value_fn(unravel(v)))(flat)
-        hessian = 0.5 * (hessian + hessian.T)
-        factor = jax.scipy.linalg.cho_factor(hessian)
-        step = jax.scipy.linalg.cho_solve(factor, grad)
+        step = _cholesky_solve(0.5 * (hessian + hessian.T), grad)
         return unravel(-step), state
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _cholesky_solve(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a^{-1} b`` for a symmetric positive definite ``a``, by Cholesky, in plain XLA ops.
+
+    Not ``jax.scipy.linalg.cho_solve``: jaxlib's batched LAPACK kernels split a batch over
+    the host's thread pool and wait for it, which deadlocks when every pool thread is one
+    CPU device running such a kernel (seen with two CPU devices on two cores, vmapped
+    over sweep rows). ``n`` sequential steps of ``O(n^2)`` work each; a matrix that is not
+    positive definite gives NaN, which the divergence guard then catches.
+    """
+    n = a.shape[-1]
+    index = jnp.arange(n)
+
+    def column(j, low):
+        rest = a[:, j] - low @ low[j]  # low's columns >= j are still zero
+        new = rest / jnp.sqrt(rest[j])
+        return low.at[:, j].set(jnp.where(index >= j, new, 0.0))
+
+    low = jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))
+
+    def forward(i, z):
+        return z.at[i].set((b[i] - low[i] @ z) / low[i, i])
+
+    def backward(k, x):
+        i = n - 1 - k
+        return x.at[i].set((z[i] - low[:, i] @ x) / low[i, i])
+
+    z = jax.lax.fori_loop(0, n, forward, jnp.zeros_like(b))
+    return jax.lax.fori_loop(0, n, backward, jnp.zeros_like(b))
 
 
 def _scaling(hp: Any) -> optax.GradientTransformation:
