@@ -3,6 +3,8 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 from typing import TYPE_CHECKING
 
+from ._bench import run_bench as run_bench
+from ._cli_sweep import run_config as run_config
 from ._config import (
     ACTIVATIONS as ACTIVATIONS,
     OPTIMIZERS as OPTIMIZERS,
@@ -85,6 +87,11 @@ from ._stats import (
     summarize as summarize,
 )
 from ._sweep import sweep as sweep
+from ._sweep_config import (
+    ConfigError as ConfigError,
+    SweepConfig as SweepConfig,
+    load_config as load_config,
+)
 from ._train import (
     CAUSES as CAUSES,
     StepMetrics as StepMetrics,
@@ -127,9 +134,9 @@ __all__ = [
     "MODELS",
     "OPTIMIZERS",
     "SCHEDULES",
+    "__version__",
     "Comparison",
-    "PlanGroup",
-    "SweepPlan",
+    "ConfigError",
     "Dataset",
     "FitResult",
     "Folds",
@@ -142,16 +149,18 @@ __all__ = [
     "KFold",
     "Metric",
     "Model",
+    "PlanGroup",
     "RandomizedSearchCV",
     "ShuffleSplit",
     "Space",
     "StepMetrics",
     "StratifiedKFold",
+    "SweepConfig",
     "SweepDiverged",
+    "SweepPlan",
     "SweepResult",
     "TimeSeriesSplit",
     "TrainState",
-    "__version__",
     "accuracy",
     "as_dataset",
     "as_folds",
@@ -172,6 +181,7 @@ __all__ = [
     "is_hyperparams",
     "l2_penalty",
     "linear",
+    "load_config",
     "logistic",
     "loguniform",
     "mae",
@@ -187,6 +197,8 @@ __all__ = [
     "predict",
     "r2",
     "random_space",
+    "run_bench",
+    "run_config",
     "softmax_cross_entropy",
     "softmax_regression",
     "space_from_dict",

@@ -190,6 +190,22 @@ class SweepConfig:
     same digest train the same sweep. ``loss=None`` is inferred from the data; ``options``
     holds the ``[sweep]`` keys that are :func:`jaxfit.sweep`'s keyword arguments of the
     same names. The other fields are the keys of the same names (``docs/config.md``).
+
+    Examples:
+      >>> import jaxfit
+      >>> text = '''
+      ... [model]
+      ... name = "mlp"
+      ... [data]
+      ... source = "classification"
+      ... [space.grid]
+      ... learning_rate = [0.01, 0.1]
+      ... [sweep]
+      ... seeds = 2
+      ... '''
+      >>> config = jaxfit._sweep_config.parse_config(text)
+      >>> config.model, len(config.space), config.options["seeds"]
+      ('mlp', 2, 2)
     """
 
     file: str
