@@ -49,11 +49,13 @@ class Hyperparams:
     Static (structure, one compile per distinct value):
 
     - ``optimizer``: one of ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``,
-      ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"lbfgs"``. ``"lbfgs"`` (optax's
-      L-BFGS with a zoom line search, for tight convergence on smooth, convex,
-      full-batch problems) picks its own step sizes: ``learning_rate`` is not used, and
-      it refuses a non-constant schedule and ``weight_decay`` (use ``l2``, which is part
-      of the objective the line search sees).
+      ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, ``"lbfgs"``, ``"newton"``. ``"lbfgs"``
+      (optax's L-BFGS with a zoom line search, for tight convergence on smooth, convex,
+      full-batch problems) picks its own step sizes; ``"newton"`` (exact-Hessian Newton
+      steps: the closed form for ridge in one step, a few steps for logistic regression;
+      small models only) takes full steps. Neither uses ``learning_rate``, and both
+      refuse a non-constant schedule and ``weight_decay`` (use ``l2``, which is part of
+      the objective they see).
     - ``schedule``: one of ``"constant"``, ``"cosine"``, ``"warmup_cosine"``,
       ``"exponential"``, ``"step"``.
     - ``steps``: number of optimizer steps of a training run (``>= 1``).
@@ -122,17 +124,20 @@ class Hyperparams:
         for i, width in enumerate(self.hidden):
             _positive(f"{name}.hidden[{i}]", width)
         _positive(f"{name}.degree", self.degree)
-        if self.optimizer == "lbfgs":
+        if self.optimizer in ("lbfgs", "newton"):
+            how = {"lbfgs": "L-BFGS chooses its step sizes by line search",
+                   "newton": "Newton's method takes full steps"}[self.optimizer]  # fmt: skip
             if self.schedule != "constant":
                 raise ValueError(
-                    f"{name}.schedule={self.schedule!r} with optimizer='lbfgs': L-BFGS chooses "
-                    "its step sizes by line search; use schedule='constant'."
+                    f"{name}.schedule={self.schedule!r} with optimizer={self.optimizer!r}: {how} "
+                    "(no learning rate); use schedule='constant'."
                 )
             wd = self.weight_decay
             if not isinstance(wd, Tracer) and bool(np.any(np.asarray(wd) != 0)):
                 raise ValueError(
-                    f"{name}.weight_decay={np.asarray(wd).tolist()} with optimizer='lbfgs': the "
-                    "line search would not see the decay; use l2 (a penalty in the objective)."
+                    f"{name}.weight_decay={np.asarray(wd).tolist()} with optimizer="
+                    f"{self.optimizer!r}: the step would not see the decay; use l2 (a penalty "
+                    "in the objective)."
                 )
 
 

@@ -83,7 +83,7 @@ class SweepPlan:
       >>> len(plan.groups), plan.n_rows
       (2, 8)
       >>> print(plan)  # doctest: +ELLIPSIS
-      4 settings x 2 seeds x 1 folds = 8 rows in 2 static group(s), one compile each; ...
+      4 settings x 2 seeds = 8 rows in 2 static group(s), one compile each; ...
     """
 
     groups: tuple[PlanGroup, ...]
@@ -107,8 +107,9 @@ class SweepPlan:
         return float(sum(f * g.n_rows for f, g in zip(per, self.groups, strict=True)))  # type: ignore[operator]
 
     def __str__(self) -> str:
+        folds = f" x {self.folds} folds" if self.folds > 1 else ""
         lines = [
-            f"{self.n_settings} settings x {self.seeds} seeds x {self.folds} folds = "
+            f"{self.n_settings} settings x {self.seeds} seeds{folds} = "
             f"{self.n_rows} rows in {len(self.groups)} static group(s), one compile each; "
             f"{len(self.devices)} device(s), memory budget {_fmt(self.memory_budget)} per device",
         ]
