@@ -1001,7 +1001,7 @@ def report(payload: dict[str, Any]) -> list[str]:
             _score(r), params_text, "—" if same is None else ("yes" if same else "no"),
             _num(r.get("gflops")), _notes(r),
         ]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
 

@@ -146,7 +146,7 @@ def _table(payload: dict[str, Any]) -> list[str]:
             _num(r.get("gflops")), "—" if fraction is None else f"{100 * fraction:.1f}%",
             _bytes(r.get("memory_bytes")), _num(r.get("same_result")), _notes(r),
         ]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
 
