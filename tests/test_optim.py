@@ -367,7 +367,7 @@ def test_newton_needs_the_objective():
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**16), n=st.integers(1, 12))
+@given(seed=st.integers(0, 2**16), n=st.sampled_from([1, 3, 8]))  # one compile per size
 def test_cholesky_solve_matches_numpy(seed, n):
     from jaxfit._optim import _cholesky_solve
 
