@@ -96,6 +96,9 @@ class _Plan:
     # Minibatches per epoch when known on the host (the same for every row): the epoch's
     # shuffle is then computed once per epoch instead of at every step.
     epoch_batches: int | None = None
+    # Whether the training / validation weights are all ones (no weights given, no folds):
+    # the program then uses constant ones, which XLA folds away (a plain mean).
+    unit_weights: tuple[bool, bool] = (False, False)
 
 
 def fit(
@@ -195,7 +198,16 @@ class Setup:
             if fold_train is not None:
                 weights = weights * np.asarray(fold_train)
             batches = epoch_batches(weights, getattr(hp, "batch_size", None))
-        return _Plan(self.spec, self.metrics, every, batches)
+        # Under cross-validation each row's fold masks multiply both sets' weights.
+        plain = fold_train is None
+        unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
+        return _Plan(self.spec, self.metrics, every, batches, unit)
+
+
+def _all_ones(data: Dataset | None) -> bool:
+    if data is None or isinstance(data.weight, Tracer):
+        return False
+    return bool(np.all(np.asarray(data.weight) == 1))
 
 
 def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
@@ -255,6 +267,10 @@ def _fit_compiled(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: D
 
 def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     spec = plan.spec
+    if plan.unit_weights[0]:  # the same values, but constants: weighted means fold to means
+        train = train._replace(weight=jnp.ones(train.weight.shape, train.weight.dtype))
+    if plan.unit_weights[1] and valid is not None:
+        valid = valid._replace(weight=jnp.ones(valid.weight.shape, valid.weight.dtype))
     init_key, shuffle_key = jax.random.split(key)
     state = _init(spec, hp, init_key, train.x)
     batch_at = _batcher(train, getattr(hp, "batch_size", None), shuffle_key, plan.epoch_batches)

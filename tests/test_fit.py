@@ -367,3 +367,23 @@ def test_default_eval_every_keeps_evaluation_cheap():
     mini = full.replace(batch_size=50)
     assert default_eval_every(1000, mini, big, big) == 200  # 10 * 1000 / 50
     assert default_eval_every(30, mini, big, big) == 30  # at least the final evaluation
+
+
+def test_unit_weights_become_constants_with_the_same_numbers():
+    """No weights (or all ones) compile as a plain mean; the numbers do not change."""
+    from jaxfit._fit import prepare
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0]) + 0.5).astype(np.float32)
+    hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.1, steps=30)
+    plain = prepare(jaxfit.linear(), "mse", (x, y), (x, y), (), None, 1e4, None)
+    assert plain.plan_for(hp).unit_weights == (True, True)
+    assert plain.plan_for(hp, np.ones((2, 40))).unit_weights == (False, False)  # CV masks
+    halves = np.where(np.arange(40) < 20, 1.0, 2.0).astype(np.float32)
+    weighted = prepare(jaxfit.linear(), "mse", (x, y, halves), None, (), None, 1e4, None)
+    assert weighted.plan_for(hp).unit_weights == (False, False)
+    key = jax.random.key(0)
+    ones = jaxfit.fit(jaxfit.linear(), "mse", (x, y, np.ones(40, np.float32) * 2), hp, key=key)
+    none = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=key)
+    np.testing.assert_allclose(ones.train_loss, none.train_loss, rtol=1e-6)
