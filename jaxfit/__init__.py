@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 from typing import TYPE_CHECKING
 
+from ._batch import stack as stack, unstack as unstack
 from ._bench import run_bench as run_bench
 from ._cli_sweep import run_config as run_config
 from ._config import (
@@ -13,18 +14,22 @@ from ._config import (
 )
 from ._data import Dataset as Dataset, as_dataset as as_dataset
 from ._devices import use_cpu_devices as use_cpu_devices
+from ._distributions import (
+    choice as choice,
+    integers as integers,
+    loguniform as loguniform,
+    uniform as uniform,
+)
 from ._fit import FitResult as FitResult, evaluate as evaluate, fit as fit, predict as predict
 from ._hyperparams import (
     hyperparams as hyperparams,
     is_hyperparams as is_hyperparams,
     numeric as numeric,
     numeric_fields as numeric_fields,
-    stack as stack,
     static as static,
     static_fields as static_fields,
     static_key as static_key,
     to_dict as to_dict,
-    unstack as unstack,
 )
 from ._losses import (
     Metric as Metric,
@@ -62,13 +67,9 @@ from ._search import (
 )
 from ._space import (
     Space as Space,
-    choice as choice,
     grid as grid,
-    integers as integers,
-    loguniform as loguniform,
     random_space as random_space,
     space_from_dict as space_from_dict,
-    uniform as uniform,
     zipped as zipped,
 )
 from ._splits import (

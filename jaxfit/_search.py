@@ -10,9 +10,10 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._distributions import choice
 from ._results import SweepDiverged, SweepResult
 from ._scoring import Scorer, get_scorers
-from ._space import Space, choice, grid, zipped
+from ._space import Space, grid, zipped
 from ._splits import as_folds
 from ._stats import compare_to_best
 from ._sweep import sweep

@@ -12,9 +12,10 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._batch import group_dicts, stack_group
 from ._checkpoint import Checkpoint, fingerprint
 from ._fit import FitResult, Setup, prepare
-from ._hyperparams import group_dicts, stack_group, static_key, to_dict
+from ._hyperparams import static_key, to_dict
 from ._losses import Metric
 from ._models import Model
 from ._program import (
