@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._program import _memory_bytes as memory_bytes  # XLA: arguments + outputs + temporaries
+
 __all__ = [
     "compile_timed",
     "dense_step_flops",
@@ -130,18 +132,6 @@ def xla_flops(compiled: Any) -> float | None:
     if not isinstance(analysis, dict) or "flops" not in analysis:
         return None
     return float(analysis["flops"])
-
-
-def memory_bytes(compiled: Any) -> int | None:
-    """XLA's memory estimate of a compiled program: arguments + outputs + temporaries."""
-    try:
-        m = compiled.memory_analysis()
-    except Exception:  # not every backend implements it
-        return None
-    if m is None:
-        return None
-    total = m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
-    return int(total - m.alias_size_in_bytes)
 
 
 # Per-element costs of the elementwise parts, counted as XLA counts them (one FLOP per
