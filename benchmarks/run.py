@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `import benchmarks` work
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import common
+from jaxfit._bench_measure import _bytes, _si  # the same formatting as jaxfit bench
 
 BENCHMARKS = ("sweep_speed", "model_selection")
 RESULTS_MD = common.BENCH_DIR / "RESULTS.md"
@@ -58,24 +59,6 @@ def _num(v: Any, digits: int = 3) -> str:
     if abs(v) >= 100:
         return f"{v:,.0f}"
     return f"{v:.{digits}g}"
-
-
-def _si(v: float | None) -> str:
-    if v is None:
-        return "—"
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(v) >= scale:
-            return f"{v / scale:.3g}{unit}"
-    return f"{v:.3g}"
-
-
-def _bytes(v: float | None) -> str:
-    if v is None:
-        return "—"
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(v) >= scale:
-            return f"{v / scale:.4g} {unit}" if v >= 1000 * scale else f"{v / scale:.3g} {unit}"
-    return f"{v:.0f} B"
 
 
 def _ratio(row: dict[str, Any], rows: list[dict[str, Any]]) -> str:

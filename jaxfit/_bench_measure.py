@@ -267,7 +267,9 @@ def format_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _si(v: float) -> str:
+def _si(v: float | None) -> str:
+    if v is None:
+        return "—"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(v) >= scale:
             return f"{v / scale:.3g}{unit}"
@@ -279,5 +281,5 @@ def _bytes(v: float | None) -> str:
         return "—"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(v) >= scale:
-            return f"{v / scale:.3g} {unit}"
+            return f"{v / scale:.4g} {unit}" if v >= 1000 * scale else f"{v / scale:.3g} {unit}"
     return f"{v:.0f} B"
