@@ -68,3 +68,23 @@ def test_markdown_python_blocks_run(path):
     namespace: dict = {}
     for block in blocks:  # blocks of one page run in order, sharing names, like a notebook
         exec(compile(block, str(path), "exec"), namespace)
+
+
+def _optional_blocks():
+    """```py blocks: examples that need a package jaxfit does not depend on (flax, equinox)."""
+    for path in sorted((ROOT / "docs").glob("**/*.md")):
+        text = path.read_text()
+        for i, block in enumerate(re.findall(r"```py\n(.*?)```", text, flags=re.S)):
+            # Each runs after the page's ```python blocks, whose names it may use.
+            yield pytest.param(path, block, id=f"{path.name}-py{i}")
+
+
+@pytest.mark.parametrize(("path", "block"), list(_optional_blocks()))
+def test_optional_package_examples_run_where_installed(path, block):
+    first = re.search(r"^import (\w+)", block, flags=re.M)
+    assert first, f"{path.name}: a ```py block must start by importing its optional package"
+    pytest.importorskip(first[1])
+    namespace: dict = {}
+    for python_block in _code_blocks(path):
+        exec(compile(python_block, str(path), "exec"), namespace)
+    exec(compile(block, str(path), "exec"), namespace)
