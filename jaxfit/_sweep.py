@@ -247,7 +247,6 @@ class Prepared:
     fold_arrays: tuple[np.ndarray, np.ndarray] | None
     static_groups: list[tuple[Any, list[int]]]
     plans: list[Any]
-    chunk_size: int | None
 
     @property
     def cells(self) -> int:
@@ -314,7 +313,7 @@ def _prepare(
     plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in static_groups]
     return Prepared(
         setup, settings, varied, seeds, root, mesh, budget, n_folds, fold_arrays,
-        static_groups, plans, chunk_size,
+        static_groups, plans,
     )  # fmt: skip
 
 
