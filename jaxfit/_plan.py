@@ -201,8 +201,8 @@ def sweep_plan(
     )  # fmt: skip
     n_dev = p.mesh.size
     planned = []
-    for g, (static, idx) in enumerate(p.static_groups):
-        hp = p.settings[idx[0]]
+    for g, group in enumerate(p.settings.groups):
+        hp, idx = group.first, group.indices
         n_rows = len(idx) * p.cells
         program, per_row, compile_s = _choose_program(
             p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size
@@ -210,7 +210,7 @@ def sweep_plan(
         width = program.width if program is not None else 0
         planned.append(
             PlanGroup(
-                static=dict(static[1]),
+                static=dict(group.key[1]),
                 n_settings=len(idx),
                 n_rows=n_rows,
                 chunk_size=width,

@@ -158,6 +158,23 @@ class Space:
           >>> [hp.steps for hp in jaxfit.grid(steps=[10, 20]).apply(jaxfit.Hyperparams())]
           [10, 20]
         """
+        self._check_names(base)
+        hp: Any = base
+        out = []
+        for i, point in enumerate(self):
+            try:
+                out.append(hp.replace(**point))
+            except (TypeError, ValueError) as e:
+                for name, value in point.items():  # find the axis whose value alone fails
+                    try:
+                        hp.replace(**{name: value})
+                    except (TypeError, ValueError) as bad:
+                        raise _like(bad, f"Space.apply: point {i}, axis {name}: {bad}") from bad
+                raise _like(e, f"Space.apply: point {i} {point}: {e}") from e
+        return out
+
+    def _check_names(self, base: Any) -> None:
+        """Raises apply's errors for a batch or non-hyperparameter ``base`` or unknown names."""
         hp: Any = base
         if not is_hyperparams(hp):
             raise TypeError(
@@ -181,18 +198,6 @@ class Space:
                 f"Space.apply: {type(hp).__name__} has no field {named}; allowed fields are "
                 f"{sorted(allowed)}."
             )
-        out = []
-        for i, point in enumerate(self):
-            try:
-                out.append(hp.replace(**point))
-            except (TypeError, ValueError) as e:
-                for name, value in point.items():  # find the axis whose value alone fails
-                    try:
-                        hp.replace(**{name: value})
-                    except (TypeError, ValueError) as bad:
-                        raise _like(bad, f"Space.apply: point {i}, axis {name}: {bad}") from bad
-                raise _like(e, f"Space.apply: point {i} {point}: {e}") from e
-        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON/TOML-friendly description that :func:`jaxfit.space_from_dict` reads.

@@ -12,10 +12,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from ._batch import group_dicts, stack_group
 from ._checkpoint import Checkpoint, fingerprint
 from ._fit import FitResult, Setup, prepare
-from ._hyperparams import static_key, to_dict
 from ._losses import Metric
 from ._models import Model
 from ._program import (
@@ -29,6 +27,7 @@ from ._program import (
     put_rows,
 )
 from ._results import GroupInfo, SweepResult
+from ._settings import Settings, settings_of
 from ._space import Space
 from ._splits import as_folds
 from ._train import OptimizerFactory, _check_hp, _check_key
@@ -133,15 +132,10 @@ def sweep(
         model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
         explode_factor, memory_budget, chunk_size, devices, cv, groups,
     )  # fmt: skip
-    setup, settings, varied, root, mesh = p.setup, p.settings, p.varied, p.root, p.mesh
+    setup, settings, root, mesh = p.setup, p.settings, p.root, p.mesh
     budget = p.budget
     n_folds, cells, n_dev, fold_arrays = p.n_folds, p.cells, p.mesh.size, p.fold_arrays
-    static_groups, plans = p.static_groups, p.plans
-    stacks = [stack_group([settings[i] for i in idx]) for _, idx in static_groups]
-    dicts: list[dict[str, Any]] = [{}] * len(settings)
-    for (_, idx), batch in zip(static_groups, stacks, strict=True):
-        for i, d in zip(idx, group_dicts(batch), strict=True):
-            dicts[i] = d
+    dicts = settings.dicts
     ckpt = None
     if checkpoint_dir is not None:
         prints = _prints(setup, dicts, seeds, root, model, fold_arrays)
@@ -150,8 +144,9 @@ def sweep(
 
     # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
     jobs = []
-    for g, ((_, idx), plan) in enumerate(zip(static_groups, plans, strict=True)):
-        hp_rows = jax.tree.map(lambda a: np.repeat(a, cells, axis=0), stacks[g])
+    for g, (group, plan) in enumerate(zip(settings.groups, p.plans, strict=True)):
+        idx = group.indices
+        hp_rows = jax.tree.map(lambda a: np.repeat(a, cells, axis=0), group.batch)
         # Rows are (setting, seed, fold), in that order. The key depends on (setting, seed)
         # only, so every fold of a seed starts from the same initialisation.
         key_ids = np.repeat(np.asarray(idx)[:, None] * seeds + np.arange(seeds), n_folds)
@@ -185,10 +180,9 @@ def sweep(
         for start in range(0, len(todo), max(width, 1)):
             pos = todo[start : start + width]
             padded = np.concatenate([pos, np.full(width - len(pos), pos[0])])
+            rows = jax.tree.map(lambda a, padded=padded: a[padded], hp_rows)
             out = program.executable(  # type: ignore[union-attr]
-                jax.tree.map(functools.partial(_take_rows, rows=padded, mesh=mesh), hp_rows),
-                put_rows(key_ids[padded], mesh),
-                put_rows(fold_ids[padded], mesh),
+                *put_rows((rows, key_ids[padded], fold_ids[padded]), mesh),
                 root_dev,
                 train,
                 valid,
@@ -208,8 +202,8 @@ def sweep(
         group_results.append(jax.tree.unflatten(treedef, leaves))
         infos.append(
             GroupInfo(
-                static_key=static_key(settings[static_groups[g][1][0]]),
-                indices=np.asarray(static_groups[g][1]),
+                static_key=settings.groups[g].key,
+                indices=np.asarray(settings.groups[g].indices),
                 compile_s=compile_s,
                 run_s=time.perf_counter() - t0,
                 chunk_size=width,
@@ -227,9 +221,8 @@ def sweep(
         "wall_s": time.perf_counter() - t_start,
     }
     return _assemble(
-        dicts, varied, (seeds, n_folds), setup, static_groups, group_results, infos, keep_params,
-        base, info,
-    )  # fmt: skip
+        settings, (seeds, n_folds), setup, group_results, infos, keep_params, base, info
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,15 +230,13 @@ class Prepared:
     """A sweep's validated inputs and static plan, before anything is compiled."""
 
     setup: Setup
-    settings: list[Any]
-    varied: tuple[str, ...]
+    settings: Settings
     seeds: int
     root: np.ndarray
     mesh: Any
     budget: int
     n_folds: int
     fold_arrays: tuple[np.ndarray, np.ndarray] | None
-    static_groups: list[tuple[Any, list[int]]]
     plans: list[Any]
 
     @property
@@ -280,7 +271,7 @@ def _prepare(
     )  # fmt: skip
     if cv is not None and eval_every is not None:
         _check_positive("eval_every", eval_every)
-    settings, varied = _settings(base, space)
+    settings = settings_of(base, space)
     folds = None
     if cv is not None:
         if val is not None:
@@ -308,51 +299,14 @@ def _prepare(
         dtype = np.asarray(setup.train.weight).dtype
         fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
     budget = memory_budget or default_memory_budget(mesh)
-    static_groups = _group(settings)
     fold_train = None if fold_arrays is None else fold_arrays[0]
-    plans = [setup.plan_for(settings[idx[0]], fold_train) for _, idx in static_groups]
-    return Prepared(
-        setup, settings, varied, seeds, root, mesh, budget, n_folds, fold_arrays,
-        static_groups, plans,
-    )  # fmt: skip
-
-
-def _take_rows(a: np.ndarray, rows: np.ndarray, mesh: Any) -> jax.Array:
-    return put_rows(a[rows], mesh)
+    plans = [setup.plan_for(g.first, fold_train) for g in settings.groups]
+    return Prepared(setup, settings, seeds, root, mesh, budget, n_folds, fold_arrays, plans)
 
 
 def _check_positive(name: str, value: Any) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be a positive int or None; got {value!r}.")
-
-
-def _settings(base: Any, space: Any) -> tuple[list[Any], tuple[str, ...]]:
-    if space is None:
-        return [base], ()
-    if isinstance(space, Space):
-        return space.apply(base), space.names
-    if isinstance(space, Sequence) and not isinstance(space, str) and len(space) > 0:
-        for i, h in enumerate(space):
-            _check_hp(h)
-            if type(h) is not type(base):
-                raise TypeError(
-                    f"space[{i}] is a {type(h).__name__}, base a {type(base).__name__}."
-                )
-        dicts = [to_dict(h) for h in space]
-        varied = tuple(k for k in dicts[0] if any(d[k] != dicts[0][k] for d in dicts))
-        return list(space), varied
-    raise TypeError(
-        "space must be a jaxfit.Space (jaxfit.grid, jaxfit.random_space, ...), a non-empty list "
-        f"of hyperparameter settings, or None; got {type(space).__name__}."
-    )
-
-
-def _group(settings: list[Any]) -> list[tuple[Any, list[int]]]:
-    """Setting indices grouped by static part, groups in order of first appearance."""
-    groups: dict[Any, list[int]] = {}
-    for i, h in enumerate(settings):
-        groups.setdefault(static_key(h), []).append(i)
-    return list(groups.items())
 
 
 def _choose_program(
@@ -436,8 +390,8 @@ def _prints(setup: Setup, dicts, seeds, root, model, folds) -> dict[str, str]:
     )
 
 
-def _assemble(dicts, varied, shape, setup, groups, results, infos, keep_params, base, info):
-    n = len(dicts)
+def _assemble(settings, shape, setup, results, infos, keep_params, base, info):
+    n = len(settings)
     seeds, n_folds = shape
     cells = seeds * n_folds
     steps_max = max(r.train_loss.shape[-1] for r in results)
@@ -452,7 +406,8 @@ def _assemble(dicts, varied, shape, setup, groups, results, infos, keep_params, 
     val_curves = np.full((n, cells, vals_max), np.nan, dtype)
     val_steps: list[tuple[int, ...]] = [()] * n
     params = []
-    for (_, idx), r in zip(groups, results, strict=True):
+    for group, r in zip(settings.groups, results, strict=True):
+        idx = group.indices
         shape = (len(idx), cells)
         r: FitResult = jax.tree.map(lambda a, shape=shape: a.reshape(*shape, *a.shape[1:]), r)
         for m in metric_names:
@@ -469,8 +424,8 @@ def _assemble(dicts, varied, shape, setup, groups, results, infos, keep_params, 
     for m in setup.metrics:
         better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
     return SweepResult(
-        hyperparams=tuple(dicts),
-        varied=tuple(varied),
+        hyperparams=tuple(settings.dicts),
+        varied=settings.varied,
         seeds=seeds,
         metrics=metrics,
         greater_is_better={k: v for k, v in better.items() if k in metrics},
