@@ -137,7 +137,9 @@ def get_program(
 ) -> Program:
     """Compiles (or fetches from the cache) the group's program at ``width`` rows."""
     treedef = jax.tree.structure(hp_row)
-    leaf_dtypes = tuple(jnp.asarray(x).dtype for x in jax.tree.leaves(hp_row))
+    leaf_dtypes = tuple(
+        jax.dtypes.canonicalize_dtype(np.result_type(x)) for x in jax.tree.leaves(hp_row)
+    )
     data_sig = jax.tree.map(lambda a: (a.shape, a.dtype), (train, valid, folds))
     key = (plan, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig))
     if key in _CACHE:  # compiled by an earlier call: nothing is compiled now
@@ -215,12 +217,19 @@ def _fmt(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def put_rows(x: np.ndarray, mesh: Mesh) -> jax.Array:
-    """Places a host array split over the mesh's rows (works across processes too)."""
+def put_rows(tree: Any, mesh: Mesh) -> Any:
+    """Places a pytree of host arrays split over the mesh's rows (across processes too).
+
+    One ``device_put`` for the whole tree: per-leaf calls cost more than a small program.
+    """
     sharding = NamedSharding(mesh, P(AXIS))
     if jax.process_count() == 1:
-        return jax.device_put(x, sharding)
-    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+        return jax.device_put(tree, sharding)
+
+    def put(x: np.ndarray) -> jax.Array:
+        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+    return jax.tree.map(put, tree)
 
 
 def put_replicated(tree: Any, mesh: Mesh) -> Any:

@@ -13,6 +13,8 @@ from ._hyperparams import is_hyperparams
 from ._serialize import is_plain
 from ._train import CAUSES
 
+_SCALARS = frozenset((type(None), bool, int, float, str))
+
 
 def is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
@@ -62,11 +64,16 @@ def check_result(r: Any, group_type: type) -> None:
     hps = tuple(_seq("hyperparams", r.hyperparams))
     if not hps:
         raise ValueError("SweepResult.hyperparams is empty; a sweep has at least one setting.")
+    plain: set[int] = set()  # ids of containers already checked (settings share them)
     for i, h in enumerate(hps):
         if not isinstance(h, dict):
             raise TypeError(f"SweepResult.hyperparams[{i}] is a {type(h).__name__}; need a dict.")
         for k, v in h.items():
-            if not isinstance(k, str) or not is_plain(v):
+            if type(k) is str and (type(v) in _SCALARS or id(v) in plain):
+                continue
+            if isinstance(k, str) and is_plain(v):
+                plain.add(id(v))
+            else:
                 raise TypeError(
                     f"SweepResult.hyperparams[{i}][{k!r}]={v!r:.60} ({type(v).__name__}): need "
                     "str keys and plain values (None, bool, int, float, str, tuples and lists "
