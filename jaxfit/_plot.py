@@ -8,7 +8,9 @@ live in ``_plot_common.py``.
 
 Artists worth finding carry a ``gid``: ``setting-{i}``, ``run-{i}-{c}`` and ``diverged-{i}``
 (curves), ``series-{k}``, ``diverged`` and ``no-score`` (score), ``diverged-{row}-{col}``
-(heatmap cells) and ``best``.
+(heatmap cells) and ``best``. Loss curves of more than ``_MAX_LINE_ARTISTS`` lines are
+instead a few collections, ``settings``, ``diverged-settings`` and ``runs``, with the red
+crosses as the lines ``diverged`` and ``diverged-edge``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ if TYPE_CHECKING:
 __all__ = ["plot_curves", "plot_heatmap", "plot_score", "save_figures"]
 
 _MAX_LINES = 8  # plot_score draws one line per value of another hyperparameter up to this many
+# plot_curves makes each curve a Line2D of its own, with a gid, up to this many curves; more
+# are drawn as a few LineCollections: ~2 ms per Line2D is seconds for thousands of settings.
+_MAX_LINE_ARTISTS = 100
+_RUN = {"lw": 0.6, "alpha": 0.35, "zorder": 1}  # plot_curves' thin lines: single runs
+_MEAN = {"lw": 1.8, "zorder": 2}  # and its lines of a setting's mean run
 
 
 def plot_curves(
@@ -85,30 +92,21 @@ def plot_curves(
     ax = _axes(ax)
     n = len(r)
     colours, handles = _colour_by(r, color_by, ax) if color_by else (["C0"] * n, [])
-    shown = [np.zeros(0)]
-    for i in range(n):
-        steps, runs = _curve(r, metric, i)
-        mean = runs.mean(axis=0)  # NaN from the first step any run lost: the mean ends there
-        diverged = bool(r.diverged[i].any())
-        colour = RED if diverged else colours[i]
-        if individual:
-            for c, run in enumerate(runs):
-                ax.plot(steps, run, color=colour, lw=0.6, alpha=0.35, zorder=1, gid=f"run-{i}-{c}")
-            shown.append(runs.ravel())
-        style = "--" if diverged else "-"
-        ax.plot(steps, mean, color=colour, lw=1.8, ls=style, zorder=2, gid=f"setting-{i}")
-        shown.append(mean)
-        if diverged:
-            step = int(r.diverged_step[i][r.diverged[i]].min())
-            before = np.isfinite(mean) & (steps <= step)  # the mean's last value by then
-            # Diverged before the first evaluation: on the bottom edge, where no curve is yet.
-            _crosses(ax, [step], [mean[before][-1]] if before.any() else None, f"diverged-{i}")
-    n_div = int(r.diverged.any(axis=1).sum())
-    if n_div:
-        label = f"diverged ({n_div} of {n})"
+    diverged = np.asarray(r.diverged.any(axis=1))
+    colours = [RED if d else c for d, c in zip(diverged, colours, strict=True)]
+    curves = [_curve(r, metric, i) for i in range(n)]
+    # NaN from the first step any run lost: the mean ends there.
+    means = [runs.mean(axis=0) for _, runs in curves]
+    ends = {int(i): _cross_at(r, int(i), curves[i][0], means[i]) for i in np.flatnonzero(diverged)}
+    n_lines = n * (1 + r.seeds * r.folds * individual)
+    draw = _lines if n_lines <= _MAX_LINE_ARTISTS else _collections
+    draw(ax, curves, means, colours, diverged, ends, individual)
+    if ends:
+        label = f"diverged ({len(ends)} of {n})"
         handles.append(Line2D([], [], color=RED, ls="--", marker="x", mew=2, label=label))
     if handles:
         ax.legend(handles=handles, fontsize="small")
+    shown = [np.zeros(0), *means, *(runs.ravel() for _, runs in curves if individual)]
     if _spans_decade(np.concatenate(shown)):
         ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -117,6 +115,78 @@ def plot_curves(
     thin = "; thin lines: single runs" if individual else ""
     ax.set_title(f"{kind} loss of {n} setting{'s' if n > 1 else ''}\nmean over {_runs(r)}{thin}")
     return ax
+
+
+_Curves = list[tuple[np.ndarray, np.ndarray]]  # per setting: steps (k,), its runs (runs, k)
+_Ends = dict[int, tuple[int, Any]]  # diverged setting -> its cross: (step, y or None)
+
+
+def _lines(ax: Axes, curves: _Curves, means: list[np.ndarray], colours: list[Any],
+           diverged: np.ndarray, ends: _Ends, individual: bool) -> None:  # fmt: skip
+    """Every curve and cross a Line2D of its own, with a gid to find it by."""
+    for i, ((steps, runs), mean) in enumerate(zip(curves, means, strict=True)):
+        if individual:
+            for c, run in enumerate(runs):
+                ax.plot(steps, run, color=colours[i], gid=f"run-{i}-{c}", **_RUN)
+        style = "--" if diverged[i] else "-"
+        ax.plot(steps, mean, color=colours[i], ls=style, gid=f"setting-{i}", **_MEAN)
+        if i in ends:
+            step, y = ends[i]
+            _crosses(ax, [step], None if y is None else [y], f"diverged-{i}")
+
+
+def _collections(ax: Axes, curves: _Curves, means: list[np.ndarray], colours: list[Any],
+                 diverged: np.ndarray, ends: _Ends, individual: bool) -> None:  # fmt: skip
+    """The curves as one LineCollection per kind (runs, settings, diverged settings) and the
+    crosses as one line each (on the curves, on the bottom edge): the look of ``_lines``."""
+    from matplotlib import rcParams
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    def add(segments: list[np.ndarray], tint: list[Any], gid: str, dashed: bool, **style: Any):
+        # A Line2D's caps and joins, which a collection's defaults differ from.
+        if dashed:
+            caps = (rcParams["lines.dash_capstyle"], rcParams["lines.dash_joinstyle"])
+        else:
+            caps = (rcParams["lines.solid_capstyle"], rcParams["lines.solid_joinstyle"])
+        ls = "--" if dashed else "-"
+        ax.add_collection(
+            LineCollection(segments, color=tint, ls=ls, capstyle=caps[0], joinstyle=caps[1],
+                           gid=gid, **style)
+        )  # fmt: skip
+        paths.extend(segments)
+
+    paths: list[np.ndarray] = []
+    if individual:
+        runs = [np.column_stack([steps, run]) for steps, rs in curves for run in rs]
+        tint = [c for c, (_, rs) in zip(colours, curves, strict=True) for _ in rs]
+        add(runs, tint, "runs", False, **_RUN)
+    for gid, rows, dashed in (
+        ("settings", ~diverged, False),
+        ("diverged-settings", diverged, True),
+    ):
+        if rows.any():
+            idx = np.flatnonzero(rows)
+            lines = [np.column_stack([curves[i][0], means[i]]) for i in idx]
+            add(lines, [colours[i] for i in idx], gid, dashed, **_MEAN)
+    ax.autoscale_view()  # before matplotlib 3.11, add_collection leaves the view limits alone
+    if on_curve := [(step, y) for step, y in ends.values() if y is not None]:
+        _crosses(ax, [step for step, _ in on_curve], [y for _, y in on_curve], "diverged")
+    if edge := [step for step, y in ends.values() if y is None]:
+        _crosses(ax, edge, None, "diverged-edge")
+    # A legend at loc="best" avoids the points of lines but sees only the offsets of
+    # collections: an invisible line through every curve's points keeps it off them.
+    gap = np.full((1, 2), np.nan)
+    xy = np.concatenate([part for path in paths for part in (path, gap)])
+    ax.add_line(Line2D(xy[:, 0], xy[:, 1], visible=False, gid="legend-guide"))
+
+
+def _cross_at(r: SweepResult, i: int, steps: np.ndarray, mean: np.ndarray) -> tuple[int, Any]:
+    """Where diverged setting ``i``'s cross goes: the step its first run diverged, and the
+    mean's last value by then, or None before the first evaluation (the bottom edge)."""
+    step = int(r.diverged_step[i][r.diverged[i]].min())
+    before = np.isfinite(mean) & (steps <= step)
+    return step, mean[before][-1] if before.any() else None
 
 
 def plot_score(
@@ -318,7 +388,7 @@ def _colour_by(r: SweepResult, name: str, ax: Axes) -> tuple[list[Any], list[Any
         cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.9, 256)))
         norm = _norm(np.asarray(levels, dtype=float))
         ax.figure.colorbar(ScalarMappable(norm, cmap), ax=ax, label=name)
-        return [cmap(norm(float(v))) for v in values], []
+        return [tuple(c) for c in cmap(norm(np.asarray(values, dtype=float)))], []
     colours = [f"C{j % 10}" for j in range(len(levels))]
     handles = [
         Line2D([], [], color=c, lw=1.8, label=f"{name}={_label(v)}")
