@@ -171,7 +171,8 @@ def _targets(payload: dict[str, Any]) -> list[str]:
         verdict = "met" if t["met"] else "**not met**"
         unit = t.get("unit", TIMES)
         value = f"{t['value']:.3f}{unit}" if t["value"] < 10 else f"{t['value']:.1f}{unit}"
-        out.append(f"- {t['target']}: {value} (target {t['goal']}{unit}): {verdict}")
+        line = f"- {t['target']}: {value} (target {t['goal']}{unit}): {verdict}"
+        out.append(line + (f". Context: {t['context']}." if t.get("context") else ""))
     return out
 
 
