@@ -1,0 +1,171 @@
+"""Data sources of sweep configs: what each source loads, and every error found in the data."""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from jaxfit._datasources import load_data, split_validation, standardize
+from jaxfit._sweep_config import ConfigError, parse_config
+
+FAST = settings(max_examples=25, deadline=None)
+HEAD = '[model]\nname = "linear"\n[data]\nsource = "linear"\n'
+
+
+def error(text: str, tmp_path=None) -> ConfigError:
+    """The ConfigError that parsing ``text``, or loading its data, raises."""
+    with pytest.raises(ConfigError) as info:
+        config = parse_config(text, file="config.toml", base_dir=tmp_path or ".")
+        load(config)
+    return info.value
+
+
+def load(config, task=None):
+    return load_data(config.data, file=config.file, base_dir=config.base_dir,
+                     task=task or config.task)  # fmt: skip
+
+
+def test_linear_generator_follows_its_equation():
+    config = parse_config(HEAD + "n_samples = 50\nn_features = 2\na = [1.5, -2.0]\nb = 0.5\n"
+                          "noise = 0.0\n")  # fmt: skip
+    data = load(config)
+    assert data.x.shape == (50, 2) and data.task == "regression" and data.classes is None
+    np.testing.assert_allclose(data.y, data.x @ [1.5, -2.0] + 0.5, rtol=1e-5, atol=1e-6)
+    assert np.all(np.abs(data.x) <= 1) and load(config).x.tolist() == data.x.tolist()
+
+
+def test_classification_generator_is_balanced():
+    text = '[model]\nname = "mlp"\n[data]\nsource = "classification"\nn_samples = 90\n'
+    data = load(parse_config(text + "n_classes = 3\n"))
+    assert data.x.shape == (90, 2) and data.y.dtype == np.int32 and data.classes == (0, 1, 2)
+    assert np.bincount(data.y).tolist() == [30, 30, 30]
+
+
+def test_sklearn_sources_and_the_missing_extra(monkeypatch):
+    sklearn = '[model]\nname = "linear"\n[data]\nsource = "sklearn"\nname = "load_{}"\n'
+    diabetes = load(parse_config(sklearn.format("diabetes")))
+    assert diabetes.x.shape == (442, 10) and diabetes.task == "regression"
+    wine = load(parse_config(sklearn.format("wine")))
+    assert wine.task == "classification" and wine.classes == (0, 1, 2)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    message = str(error(sklearn.format("iris")))
+    assert message.startswith("config.toml: [data] name:")
+    assert "pip install 'jaxfit[sklearn]'" in message
+
+
+def csv_config(tmp_path, text, extra=""):
+    (tmp_path / "d.csv").write_text(text)
+    return ('[model]\nname = "linear"\n[data]\nsource = "csv"\npath = "d.csv"\n'
+            f'target = "y"\n{extra}')  # fmt: skip
+
+
+def test_csv_loads_named_columns(tmp_path):
+    text = csv_config(tmp_path, "id,a,b,y\n1,0.5,2,1.0\n2,1.5,-1,2.0\n\n3,2.5,0,3.5\n",
+                      'features = ["b", "a"]\n')  # fmt: skip
+    data = load(parse_config(text, base_dir=tmp_path))
+    assert data.features == ("b", "a") and data.x.tolist() == [[2, 0.5], [-1, 1.5], [0, 2.5]]
+    assert data.y.tolist() == [1.0, 2.0, 3.5] and data.task == "regression"
+
+
+def test_csv_text_labels_are_classes(tmp_path):
+    text = csv_config(tmp_path, "a,y\n1,cat\n2,dog\n3,cat\n")
+    data = load(parse_config(text, base_dir=tmp_path))
+    assert data.task == "classification" and data.classes == ("cat", "dog")
+    assert data.y.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("csv", "extra", "where", "fragment"),
+    [
+        (None, "", "[data] path:", "no such file"),
+        ("a,b\n1,2\n", "", "[data] target:", "no column 'y' in d.csv"),
+        ("a,Y\n1,2\n", "", "[data] target:", "did you mean 'Y'"),
+        ("a,y\n1,2\n", 'features = ["c"]\n', "[data] features:", "no column 'c'"),
+        ("a,y\n1,2\nx,3\n", "", "[data] path:", "d.csv line 3, column 'a': the value 'x' is not a"),
+        ("a,y\n1,2\nnan,3\n", "", "[data] path:", "line 3, column 'a': the value 'nan' is not fin"),
+        ("a,y\n1,2\n,3\n", "", "[data] path:", "line 3, column 'a': the value '' is empty"),
+        ("a,y\n1,2\n3,\n", "", "[data] target:", "line 3, column 'y': the value '' is empty"),
+        ("a,y\n1,2\n3,4,5\n", "", "[data] path:", "line 3 has 3 fields but the header has 2"),
+        ("a,y\n1,cat\n", 'task = "regression"\n', "[data] task:", "cannot be regressed"),
+        ("", "", "[data] path:", "empty; it needs a header row"),
+        ("a,y\n", "", "[data] path:", "no data rows"),
+        ("a,y\n1,0.5\n2,1\n", 'task = "classification"\n', "[data] task:", "whole-number"),
+    ],
+)  # fmt: skip
+def test_csv_errors(tmp_path, csv, extra, where, fragment):
+    text = csv_config(tmp_path, csv or "", extra)
+    if csv is None:
+        (tmp_path / "d.csv").unlink()
+    message = str(error(text, tmp_path))
+    assert message.startswith(f"config.toml: {where}") and fragment in message, message
+
+
+@FAST
+@given(st.integers(1, 30).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(st.floats(-1e6, 1e6), min_size=3, max_size=3), min_size=n, max_size=n),
+    st.lists(st.floats(-1e6, 1e6), min_size=n, max_size=n))))  # fmt: skip
+def test_csv_written_from_arrays_loads_back_equal(tmp_path_factory, arrays):
+    x, y = np.asarray(arrays[0]), np.asarray(arrays[1])
+    tmp = tmp_path_factory.mktemp("csv")
+    rows = "".join(
+        ",".join(map(repr, [*r, t])) + "\n" for r, t in zip(x.tolist(), y.tolist(), strict=True)
+    )
+    data = load(parse_config(csv_config(tmp, "f0,f1,f2,y\n" + rows), base_dir=tmp))
+    assert data.x.tolist() == x.astype(np.float32).tolist()
+    assert data.y.tolist() == y.astype(np.float32).tolist()
+
+
+def npy_config(tmp_path, x, y, source="npy"):
+    if source == "npy":
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        return '[model]\nname = "linear"\n[data]\nsource = "npy"\nx = "x.npy"\ny = "y.npy"\n'
+    np.savez(tmp_path / "d.npz", features=x, labels=y)
+    return ('[model]\nname = "linear"\n[data]\nsource = "npz"\npath = "d.npz"\n'
+            'x = "features"\ny = "labels"\n')  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["npy", "npz"])
+def test_npy_and_npz(tmp_path, source):
+    x, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 2, 0, 1, 2])
+    data = load(parse_config(npy_config(tmp_path, x, y, source), base_dir=tmp_path))
+    assert data.x.tolist() == x.tolist() and data.task == "classification"  # integer y
+    assert data.y.tolist() == y.tolist() and data.classes == (0, 1, 2)
+    one = load(parse_config(npy_config(tmp_path, x[:, 0], y * 0.5, source), base_dir=tmp_path))
+    assert one.x.shape == (6, 1) and one.task == "regression"
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "source", "where", "fragment"),
+    [
+        (np.zeros((5, 2)), np.zeros(4), "npy", "[data] y:", "y has 4 rows but x has 5"),
+        (np.zeros((5, 2)), np.zeros(4), "npz", "[data] path:", "y has 4 rows but x has 5"),
+        (np.array([[0.0], [np.nan]]), np.zeros(2), "npy", "[data] x:", "first at row 1"),
+        (np.zeros(2), np.array([1.0, np.inf]), "npz", "[data] y:", "non-finite"),
+        (np.array(["a", "b"]), np.zeros(2), "npy", "[data] x:", "must hold numbers"),
+        (np.zeros((2, 2, 2)), np.zeros(2), "npy", "[data] x:", "shape (2, 2, 2)"),
+    ],
+)  # fmt: skip
+def test_npy_errors(tmp_path, x, y, source, where, fragment):
+    message = str(error(npy_config(tmp_path, x, y, source), tmp_path))
+    assert message.startswith(f"config.toml: {where}") and fragment in message, message
+
+
+def test_npz_missing_key(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 1)), y=np.zeros(3))
+    text = '[model]\nname = "linear"\n[data]\nsource = "npz"\npath = "d.npz"\n'
+    message = str(error(text, tmp_path))
+    assert message.startswith("config.toml: [data] x:") and "did you mean 'X'" in message
+
+
+def test_standardize_and_validation_split():
+    x = np.array([[1.0, 5.0], [3.0, 5.0], [5.0, 5.0], [7.0, 5.0]], np.float32)
+    z = standardize(x)
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-6)
+    assert z[:, 1].tolist() == [0, 0, 0, 0] and math.isclose(z[:, 0].std(), 1, rel_tol=1e-6)
+    assert standardize(x, np.array([0, 1]))[:2, 0].tolist() == [-1, 1]
+    train, val = split_validation(10, 0.25, seed=0)
+    assert len(val) == 3 and sorted([*train, *val]) == list(range(10))
+    assert split_validation(10, 0.25, seed=0)[1].tolist() == val.tolist()
