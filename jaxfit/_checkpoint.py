@@ -48,8 +48,11 @@ def fingerprint(
     seeds: int,
     root: np.ndarray,
     arrays: list[np.ndarray],
+    keep_params: bool,
 ) -> dict[str, str]:
-    """Hashes of everything that decides a sweep's numbers, one per component."""
+    """Hashes of everything that decides a sweep's numbers, one per component (and
+    whether its chunks hold the trained parameters: a chunk without them cannot serve a
+    sweep that keeps them)."""
     return {
         "jaxfit version": version,
         "model": _digest(model.name, _qualname(model.init), _qualname(model.apply)),
@@ -59,6 +62,7 @@ def fingerprint(
         "space": _digest(settings, seeds),
         "key": _digest(root),
         "data": _digest(*arrays),
+        "keep_params": str(bool(keep_params)),
     }
 
 

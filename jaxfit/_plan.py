@@ -148,6 +148,7 @@ def sweep_plan(
     devices: Sequence[Any] | None = None,
     cv: Any = None,
     groups: Any = None,
+    keep_params: bool = True,
 ) -> SweepPlan:
     """Plans a :func:`jaxfit.sweep` without training: groups, chunks, memory and FLOPs.
 
@@ -175,6 +176,7 @@ def sweep_plan(
       devices: as for :func:`jaxfit.sweep`.
       cv: as for :func:`jaxfit.sweep`.
       groups: as for :func:`jaxfit.sweep`.
+      keep_params: as for :func:`jaxfit.sweep` (without them, a chunk brings back less).
 
     Returns:
       A :class:`jaxfit.SweepPlan`; ``print`` it for a table.
@@ -197,7 +199,7 @@ def sweep_plan(
     p = _prepare(
         model, loss, data, base, space, jax.random.key(0) if key is None else key, seeds, val,
         metrics, eval_every, optimizer, explode_factor, memory_budget, chunk_size, devices, cv,
-        groups,
+        groups, keep_params,
     )  # fmt: skip
     n_dev = p.mesh.size
     planned = []

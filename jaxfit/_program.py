@@ -16,7 +16,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from ._data import Dataset
-from ._fit import _fit_body, _Plan
+from ._fit import FitResult, _fit_body, _Plan
 from ._train import TRACES
 
 __all__ = ["Program", "default_memory_budget", "make_mesh"]
@@ -87,29 +87,30 @@ def _device_budget(device: Any) -> int:
     return int(0.5 * ram / n_cpu)
 
 
-def _rows_function(plan: _Plan, mesh: Mesh):
+def _rows_function(plan: _Plan, mesh: Mesh, keep_params: bool = True):
     """``(hps, ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
     Row ``r`` trains with key ``fold_in(root, ids[r])``. With cross-validation, ``folds``
     holds ``(train_weights, test_weights)`` of shape ``(F, n)`` and row ``r`` trains on
     fold ``fold_ids[r]``: the fold's masks multiply the data's sample weights, and the
-    test fold is the validation set. Each device trains its own slice of rows.
+    test fold is the validation set. Each device trains its own slice of rows. The
+    result's ``hp`` is left out (the host has the rows' settings), and so are its
+    ``params`` unless ``keep_params``: nothing is sent back that would be dropped.
     """
 
     def rows(hps, ids, fold_ids, root, train, valid, folds):
         TRACES["sweep"] += 1
         root_key = jax.random.wrap_key_data(root)
         keys = jax.vmap(lambda i: jax.random.fold_in(root_key, i))(ids)
-        if folds is None:
-            return jax.vmap(lambda h, k: _fit_body(plan, h, k, train, valid))(hps, keys)
-        fold_train, fold_test = folds
 
         def one(h, k, f):
-            tr = train._replace(weight=train.weight * fold_train[f])
-            te = valid._replace(weight=valid.weight * fold_test[f])
+            if folds is None:
+                return _fit_body(plan, h, k, train, valid)
+            tr = train._replace(weight=train.weight * folds[0][f])
+            te = valid._replace(weight=valid.weight * folds[1][f])
             return _fit_body(plan, h, k, tr, te)
 
-        return jax.vmap(one)(hps, keys, fold_ids)
+        return trim(jax.vmap(one)(hps, keys, fold_ids), keep_params)
 
     if mesh.size == 1:
         return rows
@@ -125,6 +126,11 @@ def _rows_function(plan: _Plan, mesh: Mesh):
     )
 
 
+def trim(result: FitResult, keep_params: bool) -> FitResult:
+    """``result`` without what a sweep does not bring back: ``hp``, and maybe ``params``."""
+    return dataclasses.replace(result, hp=(), params=result.params if keep_params else ())
+
+
 def get_program(
     plan: _Plan,
     hp_row: Any,
@@ -134,6 +140,7 @@ def get_program(
     train: Dataset,
     valid: Dataset | None,
     folds: tuple[np.ndarray, np.ndarray] | None = None,
+    keep_params: bool = True,
 ) -> Program:
     """Compiles (or fetches from the cache) the group's program at ``width`` rows."""
     treedef = jax.tree.structure(hp_row)
@@ -141,7 +148,7 @@ def get_program(
         jax.dtypes.canonicalize_dtype(np.result_type(x)) for x in jax.tree.leaves(hp_row)
     )
     data_sig = jax.tree.map(lambda a: (a.shape, a.dtype), (train, valid, folds))
-    key = (plan, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig))
+    key = (plan, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig), keep_params)
     if key in _CACHE:  # compiled by an earlier call: nothing is compiled now
         _CACHE.move_to_end(key)
         return dataclasses.replace(_CACHE[key], compile_s=0.0)
@@ -158,7 +165,7 @@ def get_program(
         (train, valid, folds),
     )
     t0 = time.perf_counter()
-    fn = jax.jit(_rows_function(plan, mesh))
+    fn = jax.jit(_rows_function(plan, mesh, keep_params))
     executable = fn.lower(hps, ids, ids, root_s, *data).compile()
     compile_s = time.perf_counter() - t0
     program = Program(executable, width, _memory_bytes(executable), compile_s)

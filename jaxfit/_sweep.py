@@ -25,6 +25,7 @@ from ._program import (
     plan_width,
     put_replicated,
     put_rows,
+    trim,
 )
 from ._results import GroupInfo, SweepResult
 from ._settings import Settings, settings_of
@@ -100,7 +101,8 @@ def sweep(
       devices: the devices to shard over (default: all devices of all processes).
       checkpoint_dir: a directory to write finished chunks to and resume from.
       progress: show a progress bar (default: when stderr is a terminal).
-      keep_params: keep every setting's trained parameters in the result.
+      keep_params: keep every setting's trained parameters in the result; with ``False``
+        the program does not return them at all (less memory and transfer for big sweeps).
       cv: cross-validation folds, as :func:`jaxfit.as_folds` accepts (an int ``k``, a
         splitter such as :class:`jaxfit.KFold`, explicit ``(train, test)`` index pairs, or
         a scikit-learn splitter). Folds become one more vmap axis: each (setting, seed,
@@ -130,7 +132,7 @@ def sweep(
     t_start = time.perf_counter()
     p = _prepare(
         model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
-        explode_factor, memory_budget, chunk_size, devices, cv, groups,
+        explode_factor, memory_budget, chunk_size, devices, cv, groups, keep_params,
     )  # fmt: skip
     setup, settings, root, mesh = p.setup, p.settings, p.root, p.mesh
     budget = p.budget
@@ -138,7 +140,7 @@ def sweep(
     dicts = settings.dicts
     ckpt = None
     if checkpoint_dir is not None:
-        prints = _prints(setup, dicts, seeds, root, model, fold_arrays)
+        prints = _prints(setup, dicts, seeds, root, model, fold_arrays, p.keep_params)
         ckpt = Checkpoint.open(checkpoint_dir, prints)
     train, valid, folds_dev = put_replicated((setup.train, setup.valid, fold_arrays), mesh)
 
@@ -196,7 +198,7 @@ def sweep(
             bar.update(len(pos))
             n_chunks += 1
         if treedef is None:  # everything came from the checkpoint: rebuild the structure
-            treedef = _result_treedef(plan, hp_rows, root, setup)
+            treedef = _result_treedef(plan, hp_rows, root, setup, p.keep_params)
         if leaves is None:  # unreachable: every row is either loaded or trained
             raise RuntimeError(f"sweep group {g} produced no rows; please report this bug.")
         group_results.append(jax.tree.unflatten(treedef, leaves))
@@ -238,6 +240,7 @@ class Prepared:
     n_folds: int
     fold_arrays: tuple[np.ndarray, np.ndarray] | None
     plans: list[Any]
+    keep_params: bool
 
     @property
     def cells(self) -> int:
@@ -249,14 +252,17 @@ class Prepared:
         return functools.partial(
             get_program, self.plans[g], hp_one, mesh=self.mesh, root=self.root,
             train=self.setup.train, valid=self.setup.valid, folds=self.fold_arrays,
+            keep_params=self.keep_params,
         )  # fmt: skip
 
 
 def _prepare(
     model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
-    explode_factor, memory_budget, chunk_size, devices, cv, groups,
+    explode_factor, memory_budget, chunk_size, devices, cv, groups, keep_params,
 ) -> Prepared:  # fmt: skip
     """Validates a sweep's arguments and works out its static groups (no compiling)."""
+    if not isinstance(keep_params, bool):
+        raise TypeError(f"keep_params must be True or False; got {keep_params!r}.")
     _check_hp(base)
     if base.batch_shape != ():
         raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
@@ -301,7 +307,9 @@ def _prepare(
     budget = memory_budget or default_memory_budget(mesh)
     fold_train = None if fold_arrays is None else fold_arrays[0]
     plans = [setup.plan_for(g.first, fold_train) for g in settings.groups]
-    return Prepared(setup, settings, seeds, root, mesh, budget, n_folds, fold_arrays, plans)
+    return Prepared(
+        setup, settings, seeds, root, mesh, budget, n_folds, fold_arrays, plans, keep_params
+    )
 
 
 def _check_positive(name: str, value: Any) -> None:
@@ -354,14 +362,14 @@ def _scatter(leaves, pos, chunk, n):
     return leaves
 
 
-def _result_treedef(plan, hp_rows, root, setup: Setup):
+def _result_treedef(plan, hp_rows, root, setup: Setup, keep_params: bool):
     from ._fit import _fit_body
 
-    hp = jax.tree.map(lambda a: a[0], hp_rows)
-    shapes = jax.eval_shape(
-        lambda h: _fit_body(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid), hp
-    )
-    return jax.tree.structure(shapes)
+    def one(h):
+        r = _fit_body(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid)
+        return trim(r, keep_params)
+
+    return jax.tree.structure(jax.eval_shape(one, jax.tree.map(lambda a: a[0], hp_rows)))
 
 
 def _progress_bar(progress: bool | None, total: int, todo: int):
@@ -372,7 +380,7 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _prints(setup: Setup, dicts, seeds, root, model, folds) -> dict[str, str]:
+def _prints(setup: Setup, dicts, seeds, root, model, folds, keep_params) -> dict[str, str]:
     from . import __version__
 
     arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid, folds))]
@@ -387,6 +395,7 @@ def _prints(setup: Setup, dicts, seeds, root, model, folds) -> dict[str, str]:
         seeds=seeds,
         root=root,
         arrays=arrays,
+        keep_params=keep_params,
     )
 
 

@@ -31,6 +31,16 @@ def test_plan_matches_the_sweep_and_compiles_what_it_will_use():
     assert "2 static group(s)" in str(plan) and "hidden=(8, 8)" in str(plan)
 
 
+def test_plan_without_params_compiles_what_the_sweep_without_params_uses():
+    args = (*ARGS[:4], jaxfit.grid(learning_rate=[0.1], hidden=[(64, 64)]))
+    kept = jaxfit.sweep_plan(*args)
+    lean = jaxfit.sweep_plan(*args, keep_params=False)
+    assert lean.groups[0].bytes_per_chunk < kept.groups[0].bytes_per_chunk  # no params out
+    before = TRACES["sweep"]
+    jaxfit.sweep(*args, key=jax.random.key(0), keep_params=False, progress=False)
+    assert TRACES["sweep"] == before
+
+
 def test_plan_chunks_within_the_memory_budget():
     args = (*ARGS[:4], jaxfit.grid(learning_rate=[0.001, 0.01]))
     whole = jaxfit.sweep_plan(*args, seeds=16)

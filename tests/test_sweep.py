@@ -168,6 +168,36 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
         _sweep(checkpoint_dir=tmp_path / "other")
 
 
+def test_without_params_nothing_of_them_comes_back(reference, tmp_path, monkeypatch):
+    from jaxfit import _sweep as sweep_module
+
+    fetched = []
+    real_fetch = sweep_module.fetch
+
+    def spy(tree):
+        out = real_fetch(tree)
+        fetched.append(sum(a.nbytes for a in jax.tree.leaves(out)))
+        return out
+
+    monkeypatch.setattr(sweep_module, "fetch", spy)
+    kept = _sweep(chunk_size=4)
+    lean = _sweep(chunk_size=4, keep_params=False)
+    assert lean.group_params is None and kept.group_params is not None
+    _assert_same(lean, kept, rtol=0)  # the same training, only the parameters left behind
+    param_bytes = sum(a.nbytes for a in jax.tree.leaves(kept.group_params))
+    assert sum(fetched[: len(fetched) // 2]) - sum(fetched[len(fetched) // 2 :]) >= param_bytes
+    with pytest.raises(ValueError, match="has no parameters"):
+        lean.params(0)
+    # A checkpoint of chunks without parameters cannot serve a sweep that keeps them.
+    _sweep(checkpoint_dir=tmp_path, keep_params=False)
+    again = _sweep(checkpoint_dir=tmp_path, keep_params=False)  # resumes: all loaded
+    _assert_same(again, lean)
+    with pytest.raises(ValueError, match="differs in keep_params"):
+        _sweep(checkpoint_dir=tmp_path)
+    with pytest.raises(TypeError, match="keep_params must be True or False; got 0"):
+        _sweep(keep_params=0)
+
+
 KILL_SCRIPT = """
 import sys, jax, numpy as np, jaxfit
 ckpt, out = sys.argv[1], sys.argv[2]
