@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+import numpy as np
+
 from ._datasources import Data, load_data, split_validation, standardize
 from ._losses import _REGISTRY
 from ._models import MODELS
@@ -229,12 +231,31 @@ def resolve(config: SweepConfig) -> Job:
         x = standardize(x)
     if config.cv is not None:
         split = f"cross-validation: {config.cv!r}"
+    if data.groups is not None:
+        named = config.data.options["groups"]
+        split += f" over the {_check_groups(config, x, data.groups)} groups in {named!r}"
     kwargs = dict(model=MODELS[model](**args), loss=loss, data=(x, y), base=config.hyperparams,
                   space=config.space, key=jax.random.key(config.root_seed), val=val,
-                  metrics=metrics, cv=config.cv, **config.options)  # fmt: skip
+                  metrics=metrics, cv=config.cv, groups=data.groups,
+                  **config.options)  # fmt: skip
     label = f"{model}({', '.join(f'{k}={v}' for k, v in args.items())})"
     better = "higher" if stem != "loss" and _REGISTRY[stem].greater_is_better else "lower"
     return Job(kwargs, data, loss, rank, better, label, split)
+
+
+def _check_groups(config: SweepConfig, x: Any, groups: Any) -> int:
+    """The number of distinct groups, once the config's GroupKFold has split ``x`` by them.
+
+    Its refusals (labels of another length than the samples, fewer groups than folds)
+    become ConfigErrors naming the key to change.
+    """
+    try:
+        config.cv.split(x, groups=groups)
+    except (TypeError, ValueError) as e:
+        one_each = np.ndim(groups) == 1 and len(groups) == len(x)
+        raise ConfigError(config.file, *(("cv", "n_splits") if one_each else ("data", "groups")),
+                          str(e)) from None  # fmt: skip
+    return len(np.unique(groups))
 
 
 def _refusing(config: SweepConfig, call: Any) -> Any:

@@ -1,10 +1,11 @@
 """Data for ``jaxfit sweep``: synthetic generators, scikit-learn's bundled sets, CSV/NPY/NPZ files.
 
 ``parse_data``, ``parse_cv`` and ``parse_validation`` check a config's ``[data]``, ``[cv]``
-and ``[validation]`` tables (no file is read); ``load_data`` loads the data into host
-arrays, checking what a file holds (missing columns, non-numeric or NaN values with their
-line and column, mismatched lengths), and raises a :class:`ConfigError` that names the
-config file, the key and the data file.
+and ``[validation]`` tables (no file is read), ``check_groups`` that group labels and a
+group splitter come together; ``load_data`` loads the data into host arrays, checking what
+a file holds (missing columns, non-numeric or NaN values with their line and column,
+mismatched lengths), and raises a :class:`ConfigError` that names the config file, the key
+and the data file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._splits import KFold, ShuffleSplit, StratifiedKFold, TimeSeriesSplit
+from ._splits import GroupKFold, KFold, ShuffleSplit, StratifiedKFold, TimeSeriesSplit
 from ._sweep_config import (
     REQUIRED,
     ConfigError,
@@ -33,11 +34,12 @@ from ._sweep_config import (
     suggest,
 )
 
-__all__ = ["SOURCES", "Data", "DataSpec", "load_data", "parse_cv", "parse_data",
-           "parse_validation", "split_validation", "standardize"]  # fmt: skip
+__all__ = ["SOURCES", "Data", "DataSpec", "check_groups", "load_data", "parse_cv",
+           "parse_data", "parse_validation", "split_validation", "standardize"]  # fmt: skip
 
 TASKS = ("regression", "classification")
-SPLITTERS = {c.__name__: c for c in (KFold, StratifiedKFold, ShuffleSplit, TimeSeriesSplit)}
+SPLITTERS = {c.__name__: c for c in (KFold, StratifiedKFold, GroupKFold, ShuffleSplit,
+                                     TimeSeriesSplit)}  # fmt: skip
 SKLEARN = {"diabetes": "regression", "digits": "classification",
            "breast_cancer": "classification", "iris": "classification",
            "wine": "classification"}  # fmt: skip
@@ -62,10 +64,14 @@ SOURCES: dict[str, dict[str, tuple[_Check, Any]]] = {
                        "noise": (number(0.0, above=True), 1.0), "seed": (integer(0), 0)},
     "sklearn": {"name": (string((*SKLEARN, *(f"load_{n}" for n in SKLEARN))), REQUIRED)},
     "csv": {"path": (string(), REQUIRED), "target": (string(), REQUIRED),
-            "features": (string_list, None), "delimiter": (string(), ",")},
-    "npy": {"x": (string(), REQUIRED), "y": (string(), REQUIRED)},
-    "npz": {"path": (string(), REQUIRED), "x": (string(), "x"), "y": (string(), "y")},
+            "features": (string_list, None), "delimiter": (string(), ","),
+            "groups": (string(), None)},
+    "npy": {"x": (string(), REQUIRED), "y": (string(), REQUIRED), "groups": (string(), None)},
+    "npz": {"path": (string(), REQUIRED), "x": (string(), "x"), "y": (string(), "y"),
+            "groups": (string(), None)},
 }  # fmt: skip
+# What [data] groups names (the group labels for GroupKFold), in the sources that have it.
+GROUPS = {"csv": "column", "npz": "array", "npy": "file"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,13 +94,20 @@ class Data:
     classes: tuple[Any, ...] | None  # for classification: the label of each class index
     features: tuple[str, ...]
     description: str  # one line for the console
+    groups: np.ndarray | None = None  # [data] groups: a group label per sample, as given
 
 
 def parse_data(s: Section) -> DataSpec:
     """Checks a ``[data]`` table: its source, the source's keys and their types."""
     source = s.get("source", string(tuple(SOURCES)))
+    if "groups" in s.table and source not in GROUPS:
+        raise s.error("groups", f"source {source!r} has no group labels; group-aware "
+                      "cross-validation needs data from a file: a CSV column, an NPZ array or "
+                      "an .npy file (source = 'csv', 'npz' or 'npy').")  # fmt: skip
     s.only((*_COMMON, *SOURCES[source]))
     options = {key: s.get(key, check, default) for key, (check, default) in SOURCES[source].items()}
+    if options.get("groups") is not None:
+        _check_group_source(s, source, options)
     if source == "linear":
         a = options["a"]
         n_features = options["n_features"] if "n_features" in s.table else len(a)
@@ -107,14 +120,52 @@ def parse_data(s: Section) -> DataSpec:
     return DataSpec(source, options, s.get("standardize", boolean, False), task)
 
 
+def _check_group_source(s: Section, source: str, o: dict[str, Any]) -> None:
+    """The groups must not be the target, nor (a column of) the features."""
+    groups, kind = o["groups"], GROUPS[source]
+    target, x = (o["target"], None) if source == "csv" else (o["y"], o["x"])
+    if groups in (target, x):
+        what = "target" if groups == target else "features"
+        raise s.error("groups", f"is the {what} {kind} {groups!r}; the group labels need a "
+                      f"{kind} of their own.")  # fmt: skip
+    if source == "csv" and groups in (o["features"] or ()):
+        raise s.error("features", f"lists the groups column {groups!r}; group labels decide "
+                      "the folds and must not be a feature: leave it out.")  # fmt: skip
+
+
+def check_groups(file: str, data: DataSpec, cv: Any) -> None:
+    """Refuses group labels without ``[cv] splitter = "GroupKFold"``, and the splitter without
+    them: each is useless alone."""
+    named, grouped = data.options.get("groups"), isinstance(cv, GroupKFold)
+    if grouped and named is None:
+        how = (f"add groups = ... to [data], the {GROUPS[data.source]} that holds them"
+               if data.source in GROUPS else f"source {data.source!r} has none; use data from a "
+               "file (source = 'csv', 'npz' or 'npy') with groups = ... in [data]")  # fmt: skip
+        raise ConfigError(file, "cv", "splitter", f"'GroupKFold' needs a group label per "
+                          f"sample; {how}.")  # fmt: skip
+    if named is not None and not grouped:
+        if cv is None:
+            now = "there is no [cv] section"
+        elif isinstance(cv, int):
+            now = f"[cv] k = {cv} means KFold or StratifiedKFold, which ignore them"
+        else:
+            now = f"[cv] is {type(cv).__name__}, which ignores them"
+        raise ConfigError(file, "data", "groups", f"group labels are only used by [cv] splitter "
+                          f"= 'GroupKFold', but {now}; use it, or remove groups.")  # fmt: skip
+
+
 def load_data(spec: DataSpec, *, file: str, base_dir: pathlib.Path, task: str | None) -> Data:
     """Loads the data a spec names; ``task`` (if not ``None``) decides how ``y`` is read.
+
+    ``[data] groups`` are loaded as given (numbers, or text where a CSV cell is not a
+    number) and checked for missing labels only: their length and count are GroupKFold's
+    to check, with the features.
 
     Raises:
       ConfigError: naming ``file``, the ``[data]`` key and, for data files, the line and
         column of a bad value.
     """
-    o, task = spec.options, task or spec.task
+    o, task, groups = spec.options, task or spec.task, None
 
     def error(key: str, message: str) -> ConfigError:
         return ConfigError(file, "data", key, message)
@@ -141,7 +192,7 @@ def load_data(spec: DataSpec, *, file: str, base_dir: pathlib.Path, task: str | 
         natural, label = SKLEARN[o["name"]], f"scikit-learn {o['name']}"
     elif spec.source == "csv":
         path = resolve("path")
-        x, y, names = _csv(path, o["target"], o["features"], o["delimiter"], error)
+        x, y, names, groups = _csv(path, o, error)
         natural = "classification" if y.dtype.kind not in "biuf" else "regression"
         label = path.name
     else:
@@ -149,10 +200,14 @@ def load_data(spec: DataSpec, *, file: str, base_dir: pathlib.Path, task: str | 
             path_x, path_y = resolve("x"), resolve("y")
             x, y = _npy(path_x, "x", error), _npy(path_y, "y", error)
             label, where = f"{path_x.name}, {path_y.name}", ("x", "y")
+            if o["groups"] is not None:
+                groups = _npy(resolve("groups"), "groups", error, check=_group_labels)
         else:
             path = resolve("path")
             x, y = _npz(path, o["x"], "x", error), _npz(path, o["y"], "y", error)
             label, where = path.name, ("path", "path")
+            if o["groups"] is not None:
+                groups = _npz(path, o["groups"], "groups", error, check=_group_labels)
         if x.ndim == 1:
             x = x[:, None]
         if len(x) != len(y):
@@ -172,7 +227,7 @@ def load_data(spec: DataSpec, *, file: str, base_dir: pathlib.Path, task: str | 
     x = np.asarray(x, np.float32)
     shape = f"{x.shape[0]} samples x {x.shape[1]} feature{'s' * (x.shape[1] != 1)}"
     kind = task if classes is None else f"{task}, {len(classes)} classes"
-    return Data(x, y, task, classes, names, f"{label}: {shape}, {kind}")
+    return Data(x, y, task, classes, names, f"{label}: {shape}, {kind}", groups)
 
 
 def parse_cv(s: Section) -> Any:
@@ -236,7 +291,9 @@ def _sklearn(name: str, error: Callable[[str, str], ConfigError]):
     return np.asarray(bunch.data), np.asarray(bunch.target), tuple(map(str, bunch.feature_names))
 
 
-def _csv(path: pathlib.Path, target: str, features, delimiter: str, error):
+def _csv(path: pathlib.Path, o: Mapping[str, Any], error):
+    """Features, target, feature names and the groups column (or None) of a CSV file."""
+    target, features, delimiter, group = o["target"], o["features"], o["delimiter"], o["groups"]
     if len(delimiter) != 1:
         raise error("delimiter", f"must be one character; got {delimiter!r}.")
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -256,13 +313,12 @@ def _csv(path: pathlib.Path, target: str, features, delimiter: str, error):
     if target not in header:
         raise error("target", f"no column {target!r} in {path.name}{suggest(target, header)}; "
                     f"its columns are {header}.")  # fmt: skip
-    names = list(features) if features is not None else [h for h in header if h != target]
-    for f in names:
-        if f not in header:
-            raise error(
-                "features",
-                f"no column {f!r} in {path.name}{suggest(f, header)}; its columns are {header}.",
-            )
+    names = [h for h in header if h not in (target, group)] if features is None else features
+    for key, wanted in (("features", names), ("groups", [group] if group is not None else [])):
+        for f in wanted:
+            if f not in header:
+                raise error(key, f"no column {f!r} in {path.name}{suggest(f, header)}; its "
+                            f"columns are {header}.")  # fmt: skip
     if target in names:
         raise error("features", f"lists the target column {target!r}.")
     if not names:
@@ -284,7 +340,23 @@ def _csv(path: pathlib.Path, target: str, features, delimiter: str, error):
         if any(not v for v in y_text):  # a missing label is an error for any task
             raise
         y = np.asarray(y_text)  # text labels: fine for classification, refused for regression
-    return x, y, tuple(names)
+    groups = None
+    if group is not None:
+        groups = _csv_groups(columns[group], group, path.name, lines, error)
+    return x, y, tuple(names), groups
+
+
+def _csv_groups(cells: list[str], column: str, name: str, lines: list[int], error) -> np.ndarray:
+    """A group label per row: numbers if every cell is a finite number, else the text."""
+    for cell, line in zip(cells, lines, strict=True):
+        if not cell:
+            raise error("groups", f"{name} line {line}, column {column!r}: the group label is "
+                        "empty; every sample needs one.")  # fmt: skip
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except ValueError:
+        return np.asarray(cells)
+    return values if np.isfinite(values).all() else np.asarray(cells)
 
 
 def _floats(cells: list[str], column: str, name: str, lines: list[int], key: str, error):
@@ -307,15 +379,15 @@ def _floats(cells: list[str], column: str, name: str, lines: list[int], key: str
     raise AssertionError("unreachable: some cell failed")  # pragma: no cover
 
 
-def _npy(path: pathlib.Path, key: str, error) -> np.ndarray:
+def _npy(path: pathlib.Path, key: str, error, check=None) -> np.ndarray:
     try:
         a = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e:
         raise error(key, f"{path.name} is not a readable .npy array: {e}.") from None
-    return _array(a, path.name, key, error)
+    return (check or _array)(a, path.name, key, error)
 
 
-def _npz(path: pathlib.Path, name: str, key: str, error) -> np.ndarray:
+def _npz(path: pathlib.Path, name: str, key: str, error, check=None) -> np.ndarray:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -324,7 +396,7 @@ def _npz(path: pathlib.Path, name: str, key: str, error) -> np.ndarray:
     if name not in arrays:
         raise error(key, f"{path.name} has no array {name!r}{suggest(name, list(arrays))}; it "
                     f"holds {list(arrays)}.")  # fmt: skip
-    return _array(arrays[name], f"{path.name}[{name!r}]", key, error)
+    return (check or _array)(arrays[name], f"{path.name}[{name!r}]", key, error)
 
 
 def _array(a: np.ndarray, label: str, key: str, error) -> np.ndarray:
@@ -332,6 +404,16 @@ def _array(a: np.ndarray, label: str, key: str, error) -> np.ndarray:
         raise error(key, f"{label} has dtype {a.dtype}; it must hold numbers.")
     if a.ndim not in (1, 2) or len(a) == 0:
         raise error(key, f"{label} has shape {a.shape}; it must be (n,) or (n, d) with n >= 1.")
+    return a
+
+
+def _group_labels(a: np.ndarray, label: str, key: str, error) -> np.ndarray:
+    """Group labels from a NumPy file: numbers or strings, none missing (NaN)."""
+    if a.dtype.kind not in "biufUS":
+        raise error(key, f"{label} has dtype {a.dtype}; group labels must be numbers or strings.")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise error(key, f"{label} holds NaN or infinite values; every sample needs a group "
+                    "label.")  # fmt: skip
     return a
 
 

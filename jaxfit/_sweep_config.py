@@ -266,7 +266,8 @@ def parse_config(
     text: str, *, file: str = "<config>", base_dir: str | os.PathLike = "."
 ) -> SweepConfig:
     """Parses and checks a config's TOML text, as :func:`jaxfit.load_config` reads a file."""
-    from ._datasources import parse_cv, parse_data, parse_validation  # (they import this module)
+    # Imported here: _datasources imports this module.
+    from ._datasources import check_groups, parse_cv, parse_data, parse_validation
 
     try:
         raw = tomllib.loads(text)
@@ -292,6 +293,7 @@ def parse_config(
     if cv is not None and validation is not None:
         message = "give [cv] (cross-validation) or [validation] (one held-out part), not both."
         raise ConfigError(file, "validation", None, message)
+    check_groups(file, data, cv)
     run = _sweep(Section(file, "sweep", raw.get("sweep", {})), cv is not None or bool(validation))
     out = Section(file, "output", raw.get("output", {})).only(_OUTPUT_KEYS)
     out_dir = base / os.path.expanduser(out.get("dir", string(), f"runs/{pathlib.Path(file).stem}"))

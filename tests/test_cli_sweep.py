@@ -227,3 +227,32 @@ def test_a_sweep_where_everything_diverges_still_writes_its_results(tmp_path):
     )
     assert "no setting can be ranked" in stdout
     assert [s["rank"] for s in doc["settings"]] == [None, None]
+
+
+def grouped_npy(tmp_path, n_groups, n_labels, n_splits):
+    """A config of 12 samples in .npy files with ``n_labels`` labels of ``n_groups`` groups."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.normal(size=(12, 2)))
+    np.save(tmp_path / "y.npy", rng.normal(size=12))
+    np.save(tmp_path / "g.npy", np.arange(n_labels) % n_groups)
+    path = tmp_path / "c.toml"
+    data = '[data]\nsource = "npy"\nx = "x.npy"\ny = "y.npy"\ngroups = "g.npy"\n'
+    cv = f'[cv]\nsplitter = "GroupKFold"\nn_splits = {n_splits}\n'
+    path.write_text('[model]\nname = "linear"\n' + data + cv)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("n_groups", "n_labels", "n_splits", "where"),
+    [(4, 11, 3, "[data] groups"), (4, 13, 3, "[data] groups"), (3, 12, 4, "[cv] n_splits")],
+)
+def test_group_labels_that_group_kfold_refuses_name_the_key(tmp_path, n_groups, n_labels,
+                                                            n_splits, where):  # fmt: skip
+    path = grouped_npy(tmp_path, n_groups, n_labels, n_splits)
+    with pytest.raises(ValueError) as refusal:  # GroupKFold's own words, not a copy of them
+        jaxfit.GroupKFold(n_splits).split(np.zeros(12), groups=np.arange(n_labels) % n_groups)
+    for dry_run in (False, True):
+        with pytest.raises(ConfigError) as info:
+            run(path, tmp_path / "out", dry_run=dry_run)
+        assert str(info.value) == f"{path}: {where}: {refusal.value}"
+    assert not (tmp_path / "out").exists()
