@@ -229,6 +229,29 @@ def test_a_sweep_where_everything_diverges_still_writes_its_results(tmp_path):
     assert [s["rank"] for s in doc["settings"]] == [None, None]
 
 
+def test_group_cv_trains_on_the_folds_of_group_kfold(runs, monkeypatch, tmp_path):
+    seen, sweep = {}, jaxfit.sweep
+
+    def recording(**kwargs):
+        seen.update(kwargs)
+        return sweep(**kwargs)
+
+    monkeypatch.setattr(jaxfit, "sweep", recording)
+    result, stdout, _ = run(EXAMPLES / "grouped_cv.toml", tmp_path)  # compiled by `runs`
+    with open(EXAMPLES / "data" / "visits.csv", newline="") as fh:
+        subjects = np.array([row["subject"] for row in csv.DictReader(fh)])
+    assert seen["cv"] == jaxfit.GroupKFold(4) and seen["groups"].tolist() == subjects.tolist()
+    used = jaxfit.as_folds(seen["cv"], *seen["data"], seen["groups"])  # as the sweep does
+    expected = jaxfit.GroupKFold(4).split(seen["data"][0], groups=subjects)
+    np.testing.assert_array_equal(used.test, expected.test)
+    np.testing.assert_array_equal(used.train, expected.train)
+    tested = [set(subjects[test]) for _, test in used.indices()]
+    assert sorted(len(t) for t in tested) == [3, 3, 3, 3] and set().union(*tested) == {*subjects}
+    assert result.folds == 4 and "GroupKFold(n_splits=4" in stdout
+    assert "over the 12 groups in 'subject'" in stdout
+    assert result.best(1, metric="val_r2")[0]["mean"] > 0.9
+
+
 def grouped_npy(tmp_path, n_groups, n_labels, n_splits):
     """A config of 12 samples in .npy files with ``n_labels`` labels of ``n_groups`` groups."""
     rng = np.random.default_rng(0)
