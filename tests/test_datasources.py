@@ -7,26 +7,14 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from test_sweep_config import error, load  # the same helpers: parse, then load the data
 
 import jaxfit
-from jaxfit._datasources import load_data, split_validation, standardize
-from jaxfit._sweep_config import ConfigError, parse_config
+from jaxfit._datasources import split_validation, standardize
+from jaxfit._sweep_config import parse_config
 
 FAST = settings(max_examples=25, deadline=None)
 HEAD = '[model]\nname = "linear"\n[data]\nsource = "linear"\n'
-
-
-def error(text: str, tmp_path=None) -> ConfigError:
-    """The ConfigError that parsing ``text``, or loading its data, raises."""
-    with pytest.raises(ConfigError) as info:
-        config = parse_config(text, file="config.toml", base_dir=tmp_path or ".")
-        load(config)
-    return info.value
-
-
-def load(config, task=None):
-    return load_data(config.data, file=config.file, base_dir=config.base_dir,
-                     task=task or config.task)  # fmt: skip
 
 
 def test_linear_generator_follows_its_equation():
