@@ -12,7 +12,7 @@ import numpy as np
 
 from ._hyperparams import _batch_shape, _getitem, _shortest, _spec, _to_python, static_key
 
-__all__ = ["group_dicts", "stack", "stack_group", "unstack"]
+__all__ = ["column_floats", "group_dicts", "stack", "stack_group", "unstack"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,14 @@ def stack_group(hps: Sequence[T]) -> T:
     return jax.tree.unflatten(jax.tree.structure(hps[0]), columns)
 
 
+def column_floats(a: np.ndarray) -> list[float]:
+    """``[_to_python(v) for v in a]`` for a 1-D float array, each distinct value once."""
+    bits = a.view(f"u{a.dtype.itemsize}")  # exact: -0.0 and 0.0 stay apart
+    values, inverse = np.unique(bits, return_inverse=True)
+    floats = [_shortest(a.dtype.str, v.tobytes()) for v in values]
+    return [floats[i] for i in inverse.reshape(-1)]
+
+
 def group_dicts(batch: Any) -> list[dict[str, Any]]:
     """``[to_dict(h) for h in unstack(batch)]`` for a host batch, a column at a time."""
     spec = _spec(batch, "batch")
@@ -36,11 +44,8 @@ def group_dicts(batch: Any) -> list[dict[str, Any]]:
     columns: dict[str, list[Any]] = {}
     for name in spec.numeric:
         a = np.asarray(getattr(batch, name))
-        if a.ndim == 1:  # one scalar per setting: convert each distinct value once
-            bits = a.view(f"u{a.dtype.itemsize}")  # exact: -0.0 and 0.0 stay apart
-            values, inverse = np.unique(bits, return_inverse=True)
-            floats = [_shortest(a.dtype.str, v.tobytes()) for v in values]
-            columns[name] = [floats[i] for i in inverse.reshape(-1)]
+        if a.ndim == 1:  # one scalar per setting
+            columns[name] = column_floats(a)
         else:
             columns[name] = [_to_python(row) for row in a]
     out = []

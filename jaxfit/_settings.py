@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._batch import group_dicts, stack_group
+from ._batch import column_floats, group_dicts, stack_group
 from ._config import Hyperparams
 from ._hpcheck import _SCALAR_OK
-from ._hyperparams import _shortest, _spec, static_key, to_dict
+from ._hyperparams import _spec, static_key, to_dict
 from ._space import Space
 from ._train import _check_hp
 
@@ -158,7 +158,7 @@ def _from_space(base: Any, space: Space) -> Settings | None:
             except (TypeError, ValueError):
                 return None
         groups.append(SettingsGroup(static_key(first), idx, first, batch))
-    return Settings(groups, _dicts(base, points, names, columns, static_values), names)
+    return Settings(groups, _dicts(base, names, columns, static_values), names)
 
 
 def _numeric_column(
@@ -197,7 +197,6 @@ def _typed(value: Any) -> Any:
 
 def _dicts(
     base: Any,
-    points: list[dict[str, Any]],
     names: tuple[str, ...],
     columns: dict[str, np.ndarray],
     static_values: dict[str, list[Any]],
@@ -205,12 +204,8 @@ def _dicts(
     """``to_dict`` of every setting: the base's dict with each point's values."""
     values: list[list[Any]] = []
     for n in names:
-        if n in columns:  # as to_dict reads the stored float: convert each distinct one once
-            a = columns[n]
-            bits = a.view(f"u{a.dtype.itemsize}")  # exact: -0.0 and 0.0 stay apart
-            distinct, inverse = np.unique(bits, return_inverse=True)
-            floats = [_shortest(a.dtype.str, v.tobytes()) for v in distinct]
-            values.append([floats[i] for i in inverse.reshape(-1)])
+        if n in columns:  # as to_dict reads the stored float
+            values.append(column_floats(columns[n]))
         else:
             values.append(static_values[n])
     plain = to_dict(base)
