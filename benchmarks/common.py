@@ -5,7 +5,7 @@ Every number a benchmark reports goes through these helpers, so the rules of
 clock, take the median of repeats, measure compilation separately
 (``jax.jit(f).lower(...).compile()``), and count FLOPs by hand, checked against XLA's
 ``cost_analysis``. The pieces that ``jaxfit bench`` uses too (machine info, clocks, the
-matmul peak, FLOP and memory counts, JSON output) live in ``jaxfit._bench_measure`` and
+matmul peak, FLOP and memory counts, JSON output) live in ``jaxfit._cli.bench_measure`` and
 are re-exported here.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jaxfit._bench_measure import (
+from jaxfit._cli.bench_measure import (
     compile_timed,
     dense_step_flops,
     jsonable,

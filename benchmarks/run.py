@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `import benchmarks` work
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import common
-from jaxfit._bench_measure import _bytes, _si  # the same formatting as jaxfit bench
+from jaxfit._cli.bench_measure import _bytes, _si  # the same formatting as jaxfit bench
 
 BENCHMARKS = ("sweep_speed", "model_selection")
 RESULTS_MD = common.BENCH_DIR / "RESULTS.md"

@@ -1,27 +1,25 @@
 """jaxfit: parameters are learned, hyperparameters are declared, and many train at once."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
 from typing import TYPE_CHECKING
 
-from ._batch import stack as stack, unstack as unstack
-from ._bench import run_bench as run_bench
-from ._cli_sweep import run_config as run_config
-from ._config import (
-    ACTIVATIONS as ACTIVATIONS,
-    OPTIMIZERS as OPTIMIZERS,
-    SCHEDULES as SCHEDULES,
-    Hyperparams as Hyperparams,
+from ._cv.splitters import (
+    Folds as Folds,
+    GroupKFold as GroupKFold,
+    KFold as KFold,
+    ShuffleSplit as ShuffleSplit,
+    StratifiedKFold as StratifiedKFold,
+    TimeSeriesSplit as TimeSeriesSplit,
+    as_folds as as_folds,
+    folds_from_indices as folds_from_indices,
 )
-from ._data import Dataset as Dataset, as_dataset as as_dataset
-from ._devices import use_cpu_devices as use_cpu_devices
-from ._distributions import (
+from ._hp.batch import stack as stack, unstack as unstack
+from ._hp.distributions import (
     choice as choice,
     integers as integers,
     loguniform as loguniform,
     uniform as uniform,
 )
-from ._fit import FitResult as FitResult, evaluate as evaluate, fit as fit, predict as predict
-from ._hyperparams import (
+from ._hp.hyperparams import (
     hyperparams as hyperparams,
     is_hyperparams as is_hyperparams,
     numeric as numeric,
@@ -31,7 +29,39 @@ from ._hyperparams import (
     static_key as static_key,
     to_dict as to_dict,
 )
-from ._losses import (
+from ._hp.space import (
+    Space as Space,
+    grid as grid,
+    random_space as random_space,
+    space_from_dict as space_from_dict,
+    zipped as zipped,
+)
+from ._selection.search import (
+    GridSearchCV as GridSearchCV,
+    RandomizedSearchCV as RandomizedSearchCV,
+    one_standard_error as one_standard_error,
+)
+from ._selection.stats import (
+    Comparison as Comparison,
+    compare_to_best as compare_to_best,
+    summarize as summarize,
+)
+from ._sweeping.devices import use_cpu_devices as use_cpu_devices
+from ._sweeping.plan import PlanGroup as PlanGroup, SweepPlan as SweepPlan, sweep_plan as sweep_plan
+from ._sweeping.result import (
+    GroupInfo as GroupInfo,
+    SweepDiverged as SweepDiverged,
+    SweepResult as SweepResult,
+)
+from ._sweeping.sweep import sweep as sweep
+from ._training.data import Dataset as Dataset, as_dataset as as_dataset
+from ._training.fit import (
+    FitResult as FitResult,
+    evaluate as evaluate,
+    fit as fit,
+    predict as predict,
+)
+from ._training.losses import (
     Metric as Metric,
     accuracy as accuracy,
     binary_cross_entropy as binary_cross_entropy,
@@ -44,7 +74,7 @@ from ._losses import (
     r2 as r2,
     softmax_cross_entropy as softmax_cross_entropy,
 )
-from ._models import (
+from ._training.models import (
     MODELS as MODELS,
     Model as Model,
     linear as linear,
@@ -53,81 +83,68 @@ from ._models import (
     polynomial as polynomial,
     softmax_regression as softmax_regression,
 )
-from ._optim import make_optimizer as make_optimizer, make_schedule as make_schedule
-from ._plan import PlanGroup as PlanGroup, SweepPlan as SweepPlan, sweep_plan as sweep_plan
-from ._results import (
-    GroupInfo as GroupInfo,
-    SweepDiverged as SweepDiverged,
-    SweepResult as SweepResult,
+from ._training.optim import make_optimizer as make_optimizer, make_schedule as make_schedule
+from ._training.penalty import l2_penalty as l2_penalty, weight_mask as weight_mask
+from ._training.standard import (
+    ACTIVATIONS as ACTIVATIONS,
+    OPTIMIZERS as OPTIMIZERS,
+    SCHEDULES as SCHEDULES,
+    Hyperparams as Hyperparams,
 )
-from ._search import (
-    GridSearchCV as GridSearchCV,
-    RandomizedSearchCV as RandomizedSearchCV,
-    one_standard_error as one_standard_error,
-)
-from ._space import (
-    Space as Space,
-    grid as grid,
-    random_space as random_space,
-    space_from_dict as space_from_dict,
-    zipped as zipped,
-)
-from ._splits import (
-    Folds as Folds,
-    GroupKFold as GroupKFold,
-    KFold as KFold,
-    ShuffleSplit as ShuffleSplit,
-    StratifiedKFold as StratifiedKFold,
-    TimeSeriesSplit as TimeSeriesSplit,
-    as_folds as as_folds,
-    folds_from_indices as folds_from_indices,
-)
-from ._stats import (
-    Comparison as Comparison,
-    compare_to_best as compare_to_best,
-    summarize as summarize,
-)
-from ._sweep import sweep as sweep
-from ._sweep_config import (
-    ConfigError as ConfigError,
-    SweepConfig as SweepConfig,
-    load_config as load_config,
-)
-from ._train import (
+from ._training.step import (
     CAUSES as CAUSES,
     StepMetrics as StepMetrics,
     TrainState as TrainState,
     init_state as init_state,
     make_step as make_step,
 )
-from ._tree import l2_penalty as l2_penalty, weight_mask as weight_mask
+from ._version import __version__ as __version__
 
-if TYPE_CHECKING:  # imported lazily at run time (scikit-learn is optional)
-    from ._estimators import (
+if TYPE_CHECKING:  # imported lazily at run time: see __getattr__
+    from ._cli.bench import run_bench as run_bench
+    from ._cli.config import (
+        ConfigError as ConfigError,
+        SweepConfig as SweepConfig,
+        load_config as load_config,
+    )
+    from ._cli.sweep_command import run_config as run_config
+    from ._selection.estimators import (
         JaxfitClassifier as JaxfitClassifier,
         JaxfitRegressor as JaxfitRegressor,
     )
 
+# Names whose modules load on first use: the command line's (configs, the benchmark) are not
+# needed to fit or sweep, and the estimators need scikit-learn, an optional extra.
+_LAZY = {
+    "run_bench": "._cli.bench",
+    "ConfigError": "._cli.config",
+    "SweepConfig": "._cli.config",
+    "load_config": "._cli.config",
+    "run_config": "._cli.sweep_command",
+    "JaxfitClassifier": "._selection.estimators",
+    "JaxfitRegressor": "._selection.estimators",
+}
 _SKLEARN_NAMES = ("JaxfitClassifier", "JaxfitRegressor")
 
 
 def __getattr__(name: str):
-    """The scikit-learn estimators load on first use: scikit-learn is an optional extra."""
-    if name in _SKLEARN_NAMES:
-        try:
-            from . import _estimators
-        except ImportError as e:  # pragma: no cover - depends on the environment
+    """Loads the command line's names and the scikit-learn estimators on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'jaxfit' has no attribute {name!r}")
+    import importlib
+
+    try:
+        module = importlib.import_module(_LAZY[name], __name__)
+    except ImportError as e:
+        if name in _SKLEARN_NAMES:
             raise ImportError(
                 f"jaxfit.{name} needs scikit-learn: pip install 'jaxfit[sklearn]' ({e})."
             ) from e
-        return getattr(_estimators, name)
-    raise AttributeError(f"module 'jaxfit' has no attribute {name!r}")
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
 
-
-try:
-    __version__ = _version("jaxfit")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "ACTIVATIONS",

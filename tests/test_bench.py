@@ -13,9 +13,9 @@ import statistics
 import jax
 import pytest
 
-from jaxfit._bench import _bench_workload, _json_path, run_bench
-from jaxfit._bench_workloads import WORKLOADS, default_settings
-from jaxfit._cli import main
+from jaxfit._cli.bench import _bench_workload, _json_path, run_bench
+from jaxfit._cli.bench_workloads import WORKLOADS, default_settings
+from jaxfit._cli.main import main
 
 MACHINE_KEYS = {
     "platform": str, "device_kind": str, "device_count": int, "cpu_count": int,

@@ -5,8 +5,8 @@ import re
 import subprocess
 import sys
 
-from jaxfit._cli import main
-from jaxfit._demo import demo_command
+from jaxfit._cli.demo import demo_command
+from jaxfit._cli.main import main
 
 
 def test_demo_tells_the_whole_story(tmp_path):
@@ -43,7 +43,7 @@ def test_demo_tells_the_whole_story(tmp_path):
 
 
 def test_demo_without_matplotlib_says_how_to_get_figures(monkeypatch, tmp_path):
-    from jaxfit import _demo
+    from jaxfit._cli import demo as _demo
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     out = io.StringIO()
@@ -53,7 +53,7 @@ def test_demo_without_matplotlib_says_how_to_get_figures(monkeypatch, tmp_path):
 
 
 def test_spirals_are_balanced_and_labelled():
-    from jaxfit._demo import spirals
+    from jaxfit._cli.demo import spirals
 
     x, y = spirals(50, classes=3, seed=1)
     assert x.shape == (150, 2) and x.dtype.name == "float32"
@@ -67,7 +67,7 @@ def test_no_command_prints_help_and_fails(capsys):
 
 def test_console_script_entry_point():
     proc = subprocess.run(
-        [sys.executable, "-m", "jaxfit._cli", "--version"],
+        [sys.executable, "-m", "jaxfit._cli.main", "--version"],
         capture_output=True,
         text=True,
         check=True,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._cli import main
-from jaxfit._cli_sweep import run_config
-from jaxfit._sweep_config import ConfigError, load_config
-from jaxfit._train import TRACES
+from jaxfit._cli.config import ConfigError, load_config
+from jaxfit._cli.main import main
+from jaxfit._cli.sweep_command import run_config
+from jaxfit._training.step import TRACES
 
 EXAMPLES = pathlib.Path(__file__).parents[1] / "examples"
 FILES = ["results.csv", "results.json", "summary.txt", "result", "sweep.toml", "sweep.json",

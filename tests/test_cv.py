@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._fit import _batcher
+from jaxfit._training.fit import _batcher
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(10, 2)).astype(np.float32)  # 10 samples, 3 folds: sizes 4, 3, 3

@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 from test_sweep_config import error, load  # the same helpers: parse, then load the data
 
 import jaxfit
-from jaxfit._datasources import split_validation, standardize
-from jaxfit._sweep_config import parse_config
+from jaxfit._cli.config import parse_config
+from jaxfit._cli.datasources import split_validation, standardize
 
 FAST = settings(max_examples=25, deadline=None)
 HEAD = '[model]\nname = "linear"\n[data]\nsource = "linear"\n'

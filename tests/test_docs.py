@@ -23,8 +23,10 @@ def test_all_names_exist():
 def test_public_name_has_google_docstring_with_example(name):
     obj = getattr(jaxfit, name)
     doc = inspect.getdoc(obj) or ""
-    if isinstance(obj, jaxfit.Metric):  # metric instances document themselves in jaxfit._losses
-        doc = inspect.getdoc(__import__("jaxfit._losses", fromlist=["x"])) or ""
+    if isinstance(
+        obj, jaxfit.Metric
+    ):  # metric instances document themselves in jaxfit._training.losses
+        doc = inspect.getdoc(__import__("jaxfit._training.losses", fromlist=["x"])) or ""
         assert f"jaxfit.{name}" in doc
         return
     assert doc, f"jaxfit.{name} has no docstring"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._fit import _batcher
-from jaxfit._train import TRACES
+from jaxfit._training.fit import _batcher
+from jaxfit._training.step import TRACES
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +358,7 @@ def test_sum_scaled_l2_is_sklearn_ridge():
 
 
 def test_default_eval_every_keeps_evaluation_cheap():
-    from jaxfit._fit import default_eval_every
+    from jaxfit._training.fit import default_eval_every
 
     big = jaxfit.as_dataset((np.zeros((1000, 2)), np.zeros(1000)))
     small = jaxfit.as_dataset((np.zeros((100, 2)), np.zeros(100)))
@@ -371,7 +371,7 @@ def test_default_eval_every_keeps_evaluation_cheap():
 
 def test_unit_weights_become_constants_with_the_same_numbers():
     """No weights (or all ones) compile as a plain mean; the numbers do not change."""
-    from jaxfit._fit import prepare
+    from jaxfit._training.fit import prepare
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(40, 2)).astype(np.float32)

@@ -260,7 +260,7 @@ def test_replace_runs_cross_field_checks():
 )
 def test_group_stack_and_dicts_equal_the_general_path(lrs, pens):
     """The sweep's column-wise fast path gives what stack and to_dict give setting by setting."""
-    from jaxfit._batch import group_dicts, stack_group
+    from jaxfit._hp.batch import group_dicts, stack_group
 
     hps = [Config(learning_rate=lr, penalty=p) for lr, p in zip(lrs, pens, strict=False)]
     hps += [hps[0].replace(penalty=-0.0)]  # -0.0 keeps its sign, as to_dict does

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._config import OPTIMIZERS, SCHEDULES
-from jaxfit._optim import make_optimizer, make_schedule
+from jaxfit._training.optim import make_optimizer, make_schedule
+from jaxfit._training.standard import OPTIMIZERS, SCHEDULES
 
 # L-BFGS needs value and value_fn in update; it is tested on its own below.
 FIRST_ORDER = tuple(o for o in OPTIMIZERS if o not in ("lbfgs", "newton"))
@@ -366,7 +366,7 @@ def test_newton_needs_the_objective():
         opt.update(params, opt.init(params), params)
 
 
-_SOLVE = jax.jit(__import__("jaxfit._optim", fromlist=["_"])._cholesky_solve)
+_SOLVE = jax.jit(__import__("jaxfit._training.optim", fromlist=["_"])._cholesky_solve)
 
 
 @settings(max_examples=20, deadline=None)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._train import TRACES
+from jaxfit._training.step import TRACES
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(96, 8)).astype(np.float32)

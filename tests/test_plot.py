@@ -14,7 +14,7 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 import jaxfit
-from jaxfit._results import _example
+from jaxfit._sweeping.result import _example
 
 matplotlib.use("Agg")
 

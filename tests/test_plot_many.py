@@ -8,8 +8,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba_array
 
-from jaxfit import _plot
-from jaxfit._results import _example
+from jaxfit._sweeping import figures as _plot
+from jaxfit._sweeping.result import _example
 
 matplotlib.use("Agg")
 

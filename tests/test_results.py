@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._results import GroupInfo, SweepDiverged, SweepResult
+from jaxfit._sweeping.result import GroupInfo, SweepDiverged, SweepResult
 
 N, S, D = 5, 3, 2
 GROUPS = (np.array([0, 2, 4]), np.array([1, 3]))  # two static groups: hidden=(8,) and (4, 4)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._settings import _from_list, _from_space, settings_of
+from jaxfit._sweeping.settings import _from_list, _from_space, settings_of
 
 FAST = settings(max_examples=40, deadline=None)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from jaxfit._stats import CORRECTED, PAIRED, Comparison, compare_to_best, summarize, t_sf
+from jaxfit._selection.stats import CORRECTED, PAIRED, Comparison, compare_to_best, summarize, t_sf
 
 FEW = settings(max_examples=30, deadline=None)
 

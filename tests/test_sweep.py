@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._train import TRACES
+from jaxfit._training.step import TRACES
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(-1, 1, 64).astype(np.float32)
@@ -169,7 +169,7 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
 
 
 def test_without_params_nothing_of_them_comes_back(reference, tmp_path, monkeypatch):
-    from jaxfit import _sweep as sweep_module
+    from jaxfit._sweeping import sweep as sweep_module
 
     fetched = []
     real_fetch = sweep_module.fetch

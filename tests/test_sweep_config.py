@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._datasources import load_data
-from jaxfit._sweep_config import ConfigError, load_config, parse_config
+from jaxfit._cli.config import ConfigError, load_config, parse_config
+from jaxfit._cli.datasources import load_data
 
 EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("*.toml"))
 FAST = settings(max_examples=25, deadline=None)

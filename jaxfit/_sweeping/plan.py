@@ -1,0 +1,288 @@
+"""``sweep_plan``: what a sweep would compile, how it would be cut, and what it would cost."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._hp.space import Space
+from .._training.fit import Setup, _batcher, _final_metrics, _Plan, _steps
+from .._training.losses import Metric
+from .._training.models import Model
+from .._training.step import OptimizerFactory, _init, _step
+from .program import _fmt
+from .sweep import _choose_program, _prepare
+
+__all__ = ["PlanGroup", "SweepPlan", "sweep_plan"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanGroup:
+    """One static group of a planned sweep: one compiled program.
+
+    Attributes:
+      static: the group's static hyperparameters (``{name: value}``).
+      n_settings: settings in the group.
+      n_rows: rows (setting x seed x fold) the group trains.
+      chunk_size: rows per compiled call (a multiple of the device count).
+      n_chunks: calls needed (the last one padded to ``chunk_size``).
+      bytes_per_chunk: XLA's memory estimate per device for one call, where known.
+      bytes_per_row: the growth per row, where it was measured (only when chunked).
+      flops_per_row: floating-point operations to train and evaluate one row, where the
+        backend reports them (XLA's count of one initialisation, one step, one validation
+        pass and the final metrics, combined by the number of steps and evaluations).
+      steps: training steps per row.
+      compile_s: seconds spent compiling this group's program(s) for the plan (0 when
+        they were cached).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 32); y = 2 * x + 1
+      >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=20)
+      >>> plan = jaxfit.sweep_plan(jaxfit.linear(), "mse", (x, y), base, seeds=4)
+      >>> group = plan.groups[0]
+      >>> group.n_rows, group.steps, group.static["optimizer"]
+      (4, 20, 'sgd')
+    """
+
+    static: dict[str, Any]
+    n_settings: int
+    n_rows: int
+    chunk_size: int
+    n_chunks: int
+    bytes_per_chunk: int | None
+    bytes_per_row: float | None
+    flops_per_row: float | None
+    steps: int
+    compile_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """What :func:`jaxfit.sweep` would do with the same arguments, without training.
+
+    Attributes:
+      groups: one :class:`PlanGroup` per static group (one compile each).
+      n_settings: the number of settings.
+      seeds: seeds per setting.
+      folds: cross-validation folds per (setting, seed) (1 without ``cv``).
+      memory_budget: bytes per device a chunk may use.
+      devices: the devices the rows are sharded over.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 32); y = 2 * x + 1
+      >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=20)
+      >>> space = jaxfit.grid(learning_rate=[0.1, 0.5], steps=[10, 20])
+      >>> plan = jaxfit.sweep_plan(jaxfit.linear(), "mse", (x, y), base, space, seeds=2)
+      >>> len(plan.groups), plan.n_rows
+      (2, 8)
+      >>> print(plan)  # doctest: +ELLIPSIS
+      4 settings x 2 seeds = 8 rows in 2 static group(s), one compile each; ...
+    """
+
+    groups: tuple[PlanGroup, ...]
+    n_settings: int
+    seeds: int
+    folds: int
+    memory_budget: int
+    devices: tuple[str, ...]
+
+    @property
+    def n_rows(self) -> int:
+        """Rows (setting x seed x fold) in the whole sweep."""
+        return sum(g.n_rows for g in self.groups)
+
+    @property
+    def flops(self) -> float | None:
+        """Total floating-point operations of the sweep, or ``None`` if any group lacks them."""
+        per = [g.flops_per_row for g in self.groups]
+        if any(f is None for f in per):
+            return None
+        return float(sum(f * g.n_rows for f, g in zip(per, self.groups, strict=True)))  # type: ignore[operator]
+
+    def __str__(self) -> str:
+        folds = f" x {self.folds} folds" if self.folds > 1 else ""
+        lines = [
+            f"{self.n_settings} settings x {self.seeds} seeds{folds} = "
+            f"{self.n_rows} rows in {len(self.groups)} static group(s), one compile each; "
+            f"{len(self.devices)} device(s), memory budget {_fmt(self.memory_budget)} per device",
+        ]
+        head = f"  {'group':<40} {'rows':>7} {'chunk':>6} {'calls':>6} {'memory/chunk':>13} "
+        lines.append(head + f"{'FLOPs/row':>10} {'steps':>6}")
+        shown = [
+            k for k in self.groups[0].static if len({str(g.static[k]) for g in self.groups}) > 1
+        ]
+        for g in self.groups:
+            static = ", ".join(f"{k}={g.static[k]}" for k in shown) or "(one group)"
+            mem = "?" if g.bytes_per_chunk is None else _fmt(g.bytes_per_chunk)
+            flops = "?" if g.flops_per_row is None else f"{g.flops_per_row:.3g}"
+            lines.append(
+                f"  {static[:40]:<40} {g.n_rows:>7} {g.chunk_size:>6} {g.n_chunks:>6} "
+                f"{mem:>13} {flops:>10} {g.steps:>6}"
+            )
+        return "\n".join(lines)
+
+
+def sweep_plan(
+    model: Model,
+    loss: str | Metric | Callable,
+    data: tuple,
+    base: Any,
+    space: Space | Sequence[Any] | None = None,
+    *,
+    key: jax.Array | None = None,
+    seeds: int = 1,
+    val: tuple | None = None,
+    metrics: Sequence[str | Metric | Callable] = (),
+    eval_every: int | None = None,
+    optimizer: OptimizerFactory | None = None,
+    explode_factor: float | None = 1e4,
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+    devices: Sequence[Any] | None = None,
+    cv: Any = None,
+    groups: Any = None,
+    keep_params: bool = True,
+) -> SweepPlan:
+    """Plans a :func:`jaxfit.sweep` without training: groups, chunks, memory and FLOPs.
+
+    Takes the same arguments as :func:`jaxfit.sweep` (``key`` is optional here) and
+    validates them the same way. Each static group's program is compiled, exactly as the
+    sweep would compile it (the programs are cached, so a sweep that follows compiles
+    nothing), and XLA's memory and cost analyses give the chunk width, the memory per
+    chunk and the FLOPs per row. Nothing is trained.
+
+    Args:
+      model: as for :func:`jaxfit.sweep`.
+      loss: as for :func:`jaxfit.sweep`.
+      data: as for :func:`jaxfit.sweep`.
+      base: as for :func:`jaxfit.sweep`.
+      space: as for :func:`jaxfit.sweep`.
+      key: the root key (default ``jax.random.key(0)``; it does not change the plan).
+      seeds: as for :func:`jaxfit.sweep`.
+      val: as for :func:`jaxfit.sweep`.
+      metrics: as for :func:`jaxfit.sweep`.
+      eval_every: as for :func:`jaxfit.sweep`.
+      optimizer: as for :func:`jaxfit.sweep`.
+      explode_factor: as for :func:`jaxfit.sweep`.
+      memory_budget: as for :func:`jaxfit.sweep`.
+      chunk_size: as for :func:`jaxfit.sweep`.
+      devices: as for :func:`jaxfit.sweep`.
+      cv: as for :func:`jaxfit.sweep`.
+      groups: as for :func:`jaxfit.sweep`.
+      keep_params: as for :func:`jaxfit.sweep` (without them, a chunk brings back less).
+
+    Returns:
+      A :class:`jaxfit.SweepPlan`; ``print`` it for a table.
+
+    Raises:
+      TypeError, ValueError: as :func:`jaxfit.sweep` would, before compiling.
+      MemoryError: when a single row does not fit ``memory_budget``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 64); y = 2 * x + 1
+      >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=100)
+      >>> space = jaxfit.grid(learning_rate=[0.01, 0.1], steps=[50, 100])
+      >>> plan = jaxfit.sweep_plan(jaxfit.linear(), "mse", (x, y), base, space, seeds=3)
+      >>> [(g.static["steps"], g.n_rows) for g in plan.groups]
+      [(50, 6), (100, 6)]
+      >>> plan.flops > 0
+      True
+    """
+    p = _prepare(
+        model, loss, data, base, space, jax.random.key(0) if key is None else key, seeds, val,
+        metrics, eval_every, optimizer, explode_factor, memory_budget, chunk_size, devices, cv,
+        groups, keep_params,
+    )  # fmt: skip
+    n_dev = p.mesh.size
+    planned = []
+    for g, group in enumerate(p.settings.groups):
+        hp, idx = group.first, group.indices
+        n_rows = len(idx) * p.cells
+        program, per_row, compile_s = _choose_program(
+            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size
+        )
+        width = program.width if program is not None else 0
+        planned.append(
+            PlanGroup(
+                static=dict(group.key[1]),
+                n_settings=len(idx),
+                n_rows=n_rows,
+                chunk_size=width,
+                n_chunks=-(-n_rows // max(width, 1)),
+                bytes_per_chunk=None if program is None else program.bytes_total,
+                bytes_per_row=per_row,
+                flops_per_row=row_flops(p.plans[g], hp, p.root, p.setup),
+                steps=_steps(hp),
+                compile_s=compile_s,
+            )
+        )
+    return SweepPlan(
+        groups=tuple(planned),
+        n_settings=len(p.settings),
+        seeds=p.seeds,
+        folds=p.n_folds,
+        memory_budget=p.budget,
+        devices=tuple(str(d) for d in p.mesh.devices.flat),
+    )
+
+
+def row_flops(plan: _Plan, hp: Any, root: np.ndarray, setup: Setup) -> float | None:
+    """FLOPs to train and evaluate one row, from XLA's cost analysis of its pieces.
+
+    XLA counts a loop's body once, not once per iteration, so the whole program's count
+    is no use; instead one initialisation, one step, one validation pass and the final
+    metrics are compiled on their own (on one row, for one setting) and combined:
+    ``init + steps * step + evaluations * validation + final``.
+    """
+    spec, train, valid = plan.spec, setup.train, setup.valid
+    key = jax.random.wrap_key_data(jnp.asarray(root))
+    steps = _steps(hp)
+
+    def init(hp, key, train):
+        return _init(spec, hp, key, train.x)
+
+    def step(hp, state, key, train):
+        batch_at = _batcher(train, getattr(hp, "batch_size", None), key, plan.epoch_batches)
+        batch, _ = batch_at(jnp.int32(1), batch_at.init)
+        return _step(spec, hp, state, batch, jnp.sum(train.weight))
+
+    def validate(hp, params, valid):
+        return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight)
+
+    def final(hp, params, train, valid):
+        return _final_metrics(plan, hp, params, train, valid)
+
+    state = jax.eval_shape(init, hp, key, train)
+    total = _flops(init, hp, key, train)
+    one_step = _flops(step, hp, state, key, train)
+    last = _flops(final, hp, state.params, train, valid)
+    if total is None or one_step is None or last is None:
+        return None
+    total += steps * one_step + last
+    if valid is not None and plan.eval_every is not None:
+        evals = -(-steps // plan.eval_every)
+        per_eval = _flops(validate, hp, state.params, valid)
+        if per_eval is None:
+            return None
+        total += evals * per_eval
+    return float(total)
+
+
+def _flops(fn: Callable, *args: Any) -> float | None:
+    try:
+        analysis = jax.jit(fn).lower(*args).compile().cost_analysis()
+    except Exception:  # not every backend implements cost analysis
+        return None
+    if isinstance(analysis, Sequence) and not isinstance(analysis, dict):
+        analysis = analysis[0] if analysis else None
+    if analysis is None:
+        return None
+    return float(analysis.get("flops", 0.0))  # no entry: nothing to count (e.g. zeros)

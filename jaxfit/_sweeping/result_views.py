@@ -1,0 +1,110 @@
+"""Plain views of a ``SweepResult``: per-run records, the summary table, the divergence message."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+
+from .._training.step import CAUSES
+
+_ADVICE = (
+    "lower the learning rate (or the top of its search range), add warm-up or gradient "
+    "clipping, and check the data for extreme values"
+)
+
+
+_RECORD_KEYS = ("setting", "seed", "fold", "diverged", "diverged_step", "cause")
+
+
+def records(r: Any) -> list[dict[str, Any]]:
+    """One plain dict per (setting, seed); see ``SweepResult.to_records``."""
+    names = [*_RECORD_KEYS, *r.hyperparams[0], *r.metrics]
+    clash = sorted(n for n, c in collections.Counter(names).items() if c > 1)
+    if clash:
+        raise ValueError(
+            f"to_records: the names {clash} are used more than once (as hyperparameter fields, "
+            f"metrics or the record keys {list(_RECORD_KEYS)})."
+        )
+    return [
+        {
+            "setting": i,
+            "seed": s // r.folds,
+            **({"fold": s % r.folds} if r.folds > 1 else {}),
+            **r.hyperparams[i],
+            **{m: float(v[i, s]) for m, v in r.metrics.items()},
+            "diverged": bool(r.diverged[i, s]),
+            "diverged_step": int(r.diverged_step[i, s]),
+            "cause": CAUSES[int(r.cause[i, s])],
+        }
+        for i in range(len(r))
+        for s in range(r.seeds * r.folds)
+    ]
+
+
+def summary_text(r: Any, k: int, metric: str) -> str:
+    """The table of the ``k`` best settings by ``metric``, divergence counts, group timings."""
+    better = "higher" if r.greater_is_better[metric] else "lower"
+    folds = f" x {r.folds} folds" if r.folds > 1 else ""
+    lines = [f"{len(r)} settings x {r.seeds} seeds{folds}, ranked by {metric} ({better} is better)"]
+    order = r.ranking(metric)
+    if order.size == 0:
+        lines.append(f"no setting can be ranked: {no_ranking_text(r, metric)}")
+    else:
+        mean, std = r.mean(metric), r.std(metric)
+        head = ["rank", "setting", *r.varied, metric]
+        rows = [
+            [str(rank + 1), str(i), *(_fmt(r.hyperparams[i][f]) for f in r.varied),
+             f"{mean[i]:.4g} ± {std[i]:.2g}"]
+            for rank, i in enumerate(order[:k])
+        ]  # fmt: skip
+        widths = [max(len(c) for c in col) for col in zip(head, *rows, strict=True)]
+        for row in (head, *rows):
+            lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        if order.size > k:
+            lines.append(f"... and {order.size - k} more ranked settings")
+    n_div = int(r.diverged.any(axis=1).sum())
+    lines.append(f"diverged: {n_div} of {len(r)} settings{_cause_text(r)}")
+    labels = _group_labels([g.static_key for g in r.groups])
+    for g, (grp, label) in enumerate(zip(r.groups, labels, strict=True)):
+        lines.append(
+            f"group {g}{label}: {grp.indices.size} settings, compile {grp.compile_s:.2f} s, "
+            f"run {grp.run_s:.2f} s, {grp.n_chunks} chunk(s) of {grp.chunk_size} rows"
+        )
+    return "\n".join(lines)
+
+
+def no_ranking_text(r: Any, metric: str) -> str:
+    """Why no setting can be ranked: how many diverged, by cause, and what to try."""
+    n, n_div = len(r), int(r.diverged.any(axis=1).sum())
+    if n_div == n:
+        return f"all {n} settings diverged{_cause_text(r)}; {_ADVICE}."
+    return (
+        f"no setting has a finite mean {metric}: {n_div} of {n} settings diverged"
+        f"{_cause_text(r)} and the other {n - n_div} have non-finite scores."
+    )
+
+
+def _cause_text(r: Any) -> str:
+    """`` (nan: 1, explode: 2)``: diverged settings counted by their earliest seed's cause."""
+    step = np.where(r.diverged, r.diverged_step, np.iinfo(np.int64).max)
+    first = np.argmin(step, axis=1)
+    causes = np.where(r.diverged.any(axis=1), r.cause[np.arange(len(r)), first], 0)
+    counts = [(name, int(np.sum(causes == c))) for c, name in enumerate(CAUSES) if c > 0]
+    text = ", ".join(f"{name}: {count}" for name, count in counts if count)
+    return f" ({text})" if text else ""
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _group_labels(keys: list[tuple]) -> list[str]:
+    """Per group, `` (field=value, ...)`` over the static fields that differ between groups."""
+    try:
+        fields = [dict(k[1]) for k in keys]
+    except (TypeError, ValueError, IndexError):  # not a jaxfit.static_key: no labels
+        return [""] * len(keys)
+    names = [f for f in fields[0] if len({repr(d.get(f)) for d in fields}) > 1]
+    return [f" ({', '.join(f'{f}={d.get(f)!r}' for f in names)})" if names else "" for d in fields]

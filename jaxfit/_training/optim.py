@@ -1,0 +1,322 @@
+"""Optimizers and learning-rate schedules built from hyperparameter leaves, inside the trace.
+
+The optax transformation is rebuilt every time the traced training function runs, from
+the hyperparameters it receives. Numeric fields (``learning_rate``, ``momentum``, ``b1``,
+...) may therefore be tracers under ``jit`` or ``vmap``: a batch of learning rates is
+one compiled program, with no ``optax.inject_hyperparams`` and no recompilation. Only the
+static fields ``optimizer``, ``schedule`` and ``steps`` choose code paths in Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.flatten_util
+import jax.numpy as jnp
+import optax
+
+from .penalty import weight_mask
+from .standard import OPTIMIZERS, SCHEDULES
+
+__all__ = ["make_optimizer", "make_schedule"]
+
+# optax.adagrad's default: the squared-gradient sum starts at 0.1 (PyTorch starts at 0).
+_ADAGRAD_INITIAL_ACCUMULATOR = 0.1
+
+_SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "cosine": ("steps", "end_factor"),
+    "warmup_cosine": ("steps", "warmup_steps", "end_factor"),
+    "exponential": ("steps", "decay_rate"),
+    "step": ("decay_rate", "decay_every"),
+}
+_OPTIMIZER_FIELDS: dict[str, tuple[str, ...]] = {
+    "sgd": (),
+    "momentum": ("momentum",),
+    "nesterov": ("momentum",),
+    "adam": ("b1", "b2", "eps"),
+    "adamw": ("b1", "b2", "eps"),
+    "rmsprop": ("decay", "eps"),
+    "adagrad": ("eps",),
+    "lbfgs": (),
+    "newton": (),
+}
+_LBFGS_MEMORY = 10  # optax's default number of stored curvature pairs
+
+
+def make_schedule(hp: Any) -> optax.Schedule:
+    r"""Returns the learning-rate schedule ``step -> lr`` that ``hp`` describes.
+
+    ``hp.schedule`` (static) picks the shape; every number comes from a leaf of ``hp``,
+    so any of them may be a tracer. With :math:`\eta` = ``learning_rate``, :math:`T` =
+    ``steps``, :math:`W` = ``warmup_steps``, :math:`a` = ``end_factor``, :math:`\gamma`
+    = ``decay_rate``, :math:`k` = ``decay_every`` and
+    :math:`c(x) = a + (1 - a)\,\tfrac12 (1 + \cos \pi x)`:
+
+    - ``"constant"``: :math:`\eta`.
+    - ``"cosine"``: :math:`\eta\, c(\min(t, T) / T)`, as
+      ``optax.cosine_decay_schedule(lr, steps, alpha=end_factor)``.
+    - ``"warmup_cosine"``: :math:`\eta\, t / W` for :math:`t < W`, then
+      :math:`\eta\, c(\min(t - W, T - W) / (T - W))`: the decay ends at step ``steps``,
+      warm-up included, as ``optax.warmup_cosine_decay_schedule(0, lr, warmup_steps,
+      steps, end_factor * lr)``. ``W`` may be fractional; ``W = 0`` skips the warm-up
+      and ``W >= T`` never decays.
+    - ``"exponential"``: :math:`\eta\, \gamma^{t / T}` (:math:`\gamma\eta` at step
+      ``steps``), as ``optax.exponential_decay(lr, steps, decay_rate)``.
+    - ``"step"``: :math:`\eta\, \gamma^{\lfloor t / k \rfloor}`.
+
+    Args:
+      hp: a :class:`jaxfit.Hyperparams` (or subclass) with the fields above.
+
+    Returns:
+      An optax-style schedule mapping an integer step count array to the learning rate.
+
+    Raises:
+      TypeError: if ``hp`` lacks a field the schedule reads, or ``hp.steps`` is not an int.
+      ValueError: if ``hp.schedule`` is not a known name, or ``hp.steps < 1``.
+
+    Examples:
+      >>> import jaxfit
+      >>> hp = jaxfit.Hyperparams(learning_rate=1.0, schedule="cosine", steps=100)
+      >>> lr = jaxfit.make_schedule(hp)
+      >>> [round(float(lr(t)), 3) for t in (0, 50, 100)]
+      [1.0, 0.5, 0.0]
+    """
+    _require(hp, ("schedule", "learning_rate"), "make_schedule")
+    name = hp.schedule
+    _check_name("schedule", name, SCHEDULES)
+    _require(hp, _SCHEDULE_FIELDS[name], f"the {name!r} schedule")
+    if "steps" in _SCHEDULE_FIELDS[name]:
+        _check_steps(hp)
+    lr = jnp.asarray(hp.learning_rate)
+
+    def schedule(count: jax.typing.ArrayLike) -> jax.Array:
+        t = jnp.asarray(count).astype(lr.dtype)
+        if name == "constant":
+            return lr
+        if name == "cosine":
+            return lr * _cosine(jnp.minimum(t, hp.steps) / hp.steps, hp.end_factor)
+        if name == "warmup_cosine":
+            return lr * _warmup_cosine(t, hp.steps, hp.warmup_steps, hp.end_factor)
+        if name == "exponential":
+            return lr * hp.decay_rate ** (t / hp.steps)
+        return lr * hp.decay_rate ** jnp.floor(t / hp.decay_every)
+
+    return schedule
+
+
+def make_optimizer(hp: Any) -> optax.GradientTransformation:
+    """Returns the optax optimizer that ``hp`` describes; call it inside the traced function.
+
+    ``hp.optimizer`` (static) picks the chain of optax building blocks; the learning
+    rate follows :func:`jaxfit.make_schedule`. With ``weight_decay = 0`` each equals its
+    optax alias:
+
+    - ``"sgd"``: ``optax.sgd(lr)``.
+    - ``"momentum"``: ``optax.sgd(lr, momentum)``.
+    - ``"nesterov"``: ``optax.sgd(lr, momentum, nesterov=True)``.
+    - ``"adam"``: ``optax.adam(lr, b1, b2, eps)`` (``eps`` outside the square root).
+    - ``"adamw"``: ``optax.adamw(lr, b1, b2, eps, weight_decay=weight_decay)``.
+    - ``"rmsprop"``: ``optax.rmsprop(lr, decay, eps)``.
+    - ``"adagrad"``: ``optax.adagrad(lr, eps=eps)``; the squared-gradient sum starts at
+      optax's default 0.1 (PyTorch's starts at 0).
+    - ``"lbfgs"``: ``optax.lbfgs()`` with its zoom line search (no learning rate, no
+      schedule, no weight decay); :func:`jaxfit.make_step` passes it the objective's value
+      and ``value_fn`` as optax requires.
+    - ``"newton"``: Newton's method, ``params - H^{-1} g`` with the exact Hessian ``H`` of
+      the objective (data loss + ``l2`` penalty) from ``jax.hessian``, a full step (no
+      learning rate). For a quadratic objective (ridge regression: ``linear`` model,
+      ``"mse"`` loss) one step is the closed-form solution; for logistic and softmax
+      regression with ``l2 > 0`` it converges quadratically in a few steps. Each step
+      builds and solves a ``P x P`` system (``P`` parameters), so it suits small models.
+
+    ``weight_decay`` acts on weight matrices only (leaves with ``ndim >= 2``, see
+    :func:`jaxfit.weight_mask`). For ``"adamw"`` it is decoupled, as in ``optax.adamw``:
+    ``wd * W`` is added after Adam's scaling and before the learning rate. For every other
+    optimizer it is coupled, as PyTorch's ``weight_decay``: ``wd * W`` is added to the
+    gradient before the optimizer scales it.
+
+    The state's structure depends only on the static fields, so the optimizer can be
+    vmapped over a batch of hyperparameters. Updates and state keep the dtypes of the
+    gradients and of ``init(params)``: float64 hyperparameters (``jax_enable_x64``) do
+    not promote a float32 model's state, which would break a ``lax.scan`` carry.
+
+    Args:
+      hp: a :class:`jaxfit.Hyperparams` (or subclass) with the fields the chosen
+        optimizer and schedule read.
+
+    Returns:
+      An ``optax.GradientTransformation``; its ``update`` needs ``params``.
+
+    Raises:
+      TypeError: if ``hp`` lacks a field the optimizer or its schedule reads, or
+        ``hp.steps`` is not an int.
+      ValueError: if ``hp.optimizer`` or ``hp.schedule`` is not a known name, or
+        ``hp.steps < 1``.
+
+    References:
+      Loshchilov & Hutter, `Decoupled Weight Decay Regularization
+      <https://arxiv.org/abs/1711.05101>`_, 2019.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, optax, jaxfit
+      >>> def train(hp, params):
+      ...     opt = jaxfit.make_optimizer(hp)  # built inside: hp leaves may be tracers
+      ...     state = opt.init(params)
+      ...     for _ in range(3):
+      ...         grads = jax.grad(lambda p: jnp.sum(p["w"] ** 2))(params)
+      ...         updates, state = opt.update(grads, state, params)
+      ...         params = optax.apply_updates(params, updates)
+      ...     return params
+      >>> hps = jaxfit.stack([jaxfit.Hyperparams(optimizer="sgd", learning_rate=lr)
+      ...                     for lr in (0.1, 0.25)])
+      >>> out = jax.jit(jax.vmap(train, in_axes=(0, None)))(hps, {"w": jnp.ones((1, 1))})
+      >>> out["w"].ravel().round(3)
+      Array([0.512, 0.125], dtype=float32)
+    """
+    _require(hp, ("optimizer", "weight_decay"), "make_optimizer")
+    name = hp.optimizer
+    _check_name("optimizer", name, OPTIMIZERS)
+    _require(hp, _OPTIMIZER_FIELDS[name], f"the {name!r} optimizer")
+    if name == "lbfgs":  # the line search picks step sizes; it needs value and value_fn
+        return _keep_dtypes(optax.lbfgs(memory_size=_LBFGS_MEMORY))
+    if name == "newton":
+        return newton()
+    lr = optax.scale_by_learning_rate(make_schedule(hp))
+    weight_decay = optax.add_decayed_weights(hp.weight_decay, mask=weight_mask)
+    if name == "adamw":
+        chain = optax.chain(optax.scale_by_adam(hp.b1, hp.b2, hp.eps), weight_decay, lr)
+    else:
+        chain = optax.chain(weight_decay, _scaling(hp), lr)
+    return _keep_dtypes(chain)
+
+
+def newton() -> optax.GradientTransformationExtraArgs:
+    """Newton's step ``-H^{-1} g`` from ``value_fn``'s exact Hessian at ``params``.
+
+    A stateless optax transformation whose ``update`` needs ``params`` and ``value_fn``
+    (the objective), as :func:`jaxfit.make_step` passes them. The Hessian is formed on the
+    flattened parameters, symmetrised, and solved by Cholesky; where it is not positive
+    definite the step is NaN and the divergence guard freezes the setting.
+    """
+
+    def init(params: Any) -> optax.EmptyState:
+        del params
+        return optax.EmptyState()
+
+    def update(updates, state, params=None, *, value_fn=None, **extra):
+        del extra
+        if params is None or value_fn is None:
+            raise ValueError("the 'newton' optimizer needs params and value_fn in update().")
+        flat, unravel = jax.flatten_util.ravel_pytree(params)
+        grad, _ = jax.flatten_util.ravel_pytree(updates)
+        hessian = jax.hessian(lambda v: value_fn(unravel(v)))(flat)
+        step = _cholesky_solve(0.5 * (hessian + hessian.T), grad)
+        return unravel(-step), state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _cholesky_solve(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a^{-1} b`` for a symmetric positive definite ``a``, by Cholesky, in plain XLA ops.
+
+    Not ``jax.scipy.linalg.cho_solve``: jaxlib's batched LAPACK kernels split a batch over
+    the host's thread pool and wait for it, which deadlocks when every pool thread is one
+    CPU device running such a kernel (seen with two CPU devices on two cores, vmapped
+    over sweep rows). ``n`` sequential steps of ``O(n^2)`` work each; a matrix that is not
+    positive definite gives NaN, which the divergence guard then catches.
+    """
+    n = a.shape[-1]
+    index = jnp.arange(n)
+
+    def column(j, low):
+        rest = a[:, j] - low @ low[j]  # low's columns >= j are still zero
+        new = rest / jnp.sqrt(rest[j])
+        return low.at[:, j].set(jnp.where(index >= j, new, 0.0))
+
+    low = jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))
+
+    def forward(i, z):
+        return z.at[i].set((b[i] - low[i] @ z) / low[i, i])
+
+    def backward(k, x):
+        i = n - 1 - k
+        return x.at[i].set((z[i] - low[:, i] @ x) / low[i, i])
+
+    z = jax.lax.fori_loop(0, n, forward, jnp.zeros_like(b))
+    return jax.lax.fori_loop(0, n, backward, jnp.zeros_like(b))
+
+
+def _scaling(hp: Any) -> optax.GradientTransformation:
+    """The optimizer's own transformation, between coupled weight decay and the rate."""
+    name = hp.optimizer
+    if name == "sgd":
+        return optax.identity()
+    if name in ("momentum", "nesterov"):
+        return optax.trace(decay=hp.momentum, nesterov=name == "nesterov")
+    if name == "adam":
+        return optax.scale_by_adam(hp.b1, hp.b2, hp.eps)
+    if name == "rmsprop":
+        return optax.scale_by_rms(decay=hp.decay, eps=hp.eps)
+    return optax.scale_by_rss(initial_accumulator_value=_ADAGRAD_INITIAL_ACCUMULATOR, eps=hp.eps)
+
+
+def _cosine(x: jax.Array, end_factor: Any) -> jax.Array:
+    """``end_factor + (1 - end_factor) * 0.5 * (1 + cos(pi x))``: 1 at x=0, end_factor at 1."""
+    return end_factor + (1 - end_factor) * 0.5 * (1 + jnp.cos(jnp.pi * x))
+
+
+def _warmup_cosine(t: jax.Array, steps: Any, warmup: Any, end_factor: Any) -> jax.Array:
+    """Linear 0 -> 1 over ``warmup`` steps, then cosine 1 -> end_factor until ``steps``."""
+    warmup = jnp.asarray(warmup, t.dtype)
+    span = steps - warmup
+    # Safe denominators: jnp.where evaluates both branches, and a 0/0 there would put a
+    # NaN into the gradient with respect to warmup_steps even where it is not selected.
+    safe_warmup = jnp.where(warmup > 0, warmup, 1.0)
+    safe_span = jnp.where(span > 0, span, 1.0)
+    rising = t / safe_warmup
+    progress = jnp.where(span > 0, jnp.clip((t - warmup) / safe_span, 0.0, 1.0), 1.0)
+    return jnp.where(t < warmup, rising, _cosine(progress, end_factor))
+
+
+def _keep_dtypes(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+    """Casts updates to the gradients' dtypes and the state to the previous state's.
+
+    Without it, float64 hyperparameter leaves (``jax_enable_x64``) promote a float32
+    model's moments to float64, and a ``lax.scan`` carrying the state fails to trace.
+    """
+
+    inner = optax.with_extra_args_support(inner)
+
+    def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> tuple[Any, Any]:
+        new_updates, new_state = inner.update(updates, state, params, **extra)
+        return optax.tree.cast_like(new_updates, updates), optax.tree.cast_like(new_state, state)
+
+    return optax.GradientTransformationExtraArgs(inner.init, update)
+
+
+def _require(hp: Any, fields: tuple[str, ...], user: str) -> None:
+    missing = [f for f in fields if not hasattr(hp, f)]
+    if missing:
+        raise TypeError(
+            f"{user} needs hyperparameter field(s) {missing}, which {type(hp).__name__} "
+            "lacks. Subclass jaxfit.Hyperparams (decorated with @jaxfit.hyperparams) to "
+            "get every standard field with its default, or add the fields yourself."
+        )
+
+
+def _check_name(field: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"hp.{field}={value!r} is not supported; allowed are {list(allowed)}.")
+
+
+def _check_steps(hp: Any) -> None:
+    steps = hp.steps
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise TypeError(
+            f"hp.steps={steps!r:.80} ({type(steps).__name__}) must be a Python int declared "
+            "with jaxfit.static(...): the schedule's length is part of the program."
+        )
+    if steps < 1:
+        raise ValueError(f"hp.steps={steps!r} must be a positive integer (>= 1).")

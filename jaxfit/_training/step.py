@@ -1,0 +1,325 @@
+"""One training step, and a whole training run as one ``lax.scan``."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._hp.hyperparams import is_hyperparams
+from .data import Dataset, as_dataset
+from .losses import Metric, check_targets, get_metric
+from .models import Model
+from .optim import make_optimizer
+from .penalty import l2_penalty
+
+__all__ = ["TrainState", "StepMetrics", "init_state", "make_step"]
+
+# Cause codes recorded when a setting stops training; see `CAUSES`.
+CAUSES = ("none", "nan", "inf", "explode")
+_NONE, _NAN, _INF, _EXPLODE = range(4)
+
+# How often each compiled body was traced (tests use it to prove there is no retracing).
+TRACES: collections.Counter[str] = collections.Counter()
+
+OptimizerFactory = Callable[[Any], optax.GradientTransformation]
+
+
+class TrainState(NamedTuple):
+    """The carry of a training run.
+
+    Attributes:
+      params: the model's parameters (an immutable pytree).
+      opt_state: the optax optimizer state.
+      step: number of steps taken so far (int32 scalar).
+      alive: ``False`` once the loss or a gradient became non-finite or exploded; from then
+        on ``params`` and ``opt_state`` no longer change.
+      death_step: the step at which it stopped, or -1.
+      cause: why it stopped: an index into ``jaxfit.CAUSES`` (0 = still alive).
+      threshold: the objective above which a step counts as an explosion (set at step 0).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> hp = jaxfit.Hyperparams()
+      >>> state = jaxfit.init_state(jaxfit.linear(), hp, jnp.zeros((4, 2)), key=jax.random.key(0))
+      >>> state.params["w"].shape, int(state.death_step), jaxfit.CAUSES[int(state.cause)]
+      ((2, 1), -1, 'none')
+    """
+
+    params: Any
+    opt_state: Any
+    step: jax.Array
+    alive: jax.Array
+    death_step: jax.Array
+    cause: jax.Array
+    threshold: jax.Array
+
+
+class StepMetrics(NamedTuple):
+    """What one step reports.
+
+    Attributes:
+      loss: the data loss on the step's batch before the update (NaN once not alive).
+      objective: the loss plus the ``l2`` penalty, the quantity being minimised.
+      alive: whether the setting is still training after this step.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 8); hp = jaxfit.Hyperparams(optimizer="sgd")
+      >>> step = jaxfit.make_step(jaxfit.linear(), "mse", hp)
+      >>> state = jaxfit.init_state(jaxfit.linear(), hp, x, key=jax.random.key(0))
+      >>> state, metrics = step(state, (x, 2 * x))
+      >>> float(metrics.loss) > 0, bool(metrics.alive)
+      (True, True)
+    """
+
+    loss: jax.Array
+    objective: jax.Array
+    alive: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """Everything static about a training run: the hashable key of its compiled program."""
+
+    model: Model
+    loss: Metric
+    optimizer: OptimizerFactory
+    explode_factor: float | None
+
+
+def _check_key(key: Any) -> jax.Array:
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key must be a single PRNG key; got a batch of shape {key.shape}.")
+        return key
+    if isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,):
+        return jax.random.wrap_key_data(key)
+    raise TypeError(
+        f"key must be a PRNG key from jax.random.key(seed); got {type(key).__name__} "
+        f"{getattr(key, 'dtype', '')} {getattr(key, 'shape', '')}."
+    )
+
+
+def _check_hp(hp: Any) -> None:
+    if not is_hyperparams(hp):
+        raise TypeError(
+            f"hp must be an instance of a @jaxfit.hyperparams class (e.g. jaxfit.Hyperparams); "
+            f"got {type(hp).__name__}."
+        )
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"model must be a jaxfit.Model (e.g. jaxfit.linear(), or "
+            f"jaxfit.Model(init=..., apply=...) for your own); got {type(model).__name__}."
+        )
+
+
+def _spec(model, loss, optimizer, explode_factor) -> _Spec:
+    _check_model(model)
+    if optimizer is None:
+        optimizer = make_optimizer
+    if not callable(optimizer):
+        raise TypeError(
+            "optimizer must be a callable hp -> optax.GradientTransformation (built inside the "
+            f"traced program from the hyperparameter leaves); got {optimizer!r:.80}."
+        )
+    if explode_factor is not None and not (
+        isinstance(explode_factor, int | float) and explode_factor > 1
+    ):
+        raise ValueError(f"explode_factor must be a number > 1 or None; got {explode_factor!r}.")
+    return _Spec(model, get_metric(loss), typing.cast(OptimizerFactory, optimizer), explode_factor)
+
+
+def _init(spec: _Spec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
+    params = spec.model.init(key, x, hp)
+    tx = spec.optimizer(hp)
+    dtype = jnp.result_type(*jax.tree.leaves(params)) if jax.tree.leaves(params) else x.dtype
+    return TrainState(
+        params=params,
+        opt_state=tx.init(params),
+        step=jnp.zeros((), jnp.int32),
+        alive=jnp.ones((), bool),
+        death_step=jnp.full((), -1, jnp.int32),
+        cause=jnp.zeros((), jnp.int32),
+        threshold=jnp.full((), jnp.inf, dtype),
+    )
+
+
+def _step(spec: _Spec, hp: Any, state: TrainState, batch: Dataset, n_train: Any = None):
+    """One guarded optimizer step; a setting that fails keeps its last good state.
+
+    ``n_train`` (the training set's total weight) scales the ``l2`` penalty when
+    ``hp.l2_scaling == "sum"``; ``None`` means the batch is the whole training set.
+    """
+    tx = spec.optimizer(hp)
+    l2 = getattr(hp, "l2", None)
+    if l2 is not None and getattr(hp, "l2_scaling", "mean") == "sum":
+        l2 = l2 / (jnp.sum(batch.weight) if n_train is None else n_train)
+
+    def objective(params):
+        loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight)
+        total = loss if l2 is None else loss + l2 * l2_penalty(params)
+        return total, loss
+
+    (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+    if isinstance(tx, optax.GradientTransformationExtraArgs):  # e.g. L-BFGS's line search
+        updates, opt_state = tx.update(
+            grads, state.opt_state, state.params,
+            value=total, grad=grads, value_fn=lambda p: objective(p)[0],
+        )  # fmt: skip
+    else:
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+
+    grad_leaves = jax.tree.leaves(grads)
+    any_nan = jnp.isnan(total) | _any(jnp.isnan, grad_leaves)
+    any_inf = jnp.isinf(total) | _any(jnp.isinf, grad_leaves)
+    threshold = state.threshold
+    if spec.explode_factor is not None:
+        floor = jnp.asarray(1e-6, total.dtype)
+        first = spec.explode_factor * jnp.maximum(jnp.abs(total), floor)
+        threshold = jnp.where(state.step == 0, first.astype(threshold.dtype), threshold)
+    exploded = total > threshold
+    cause = jnp.where(any_nan, _NAN, jnp.where(any_inf, _INF, jnp.where(exploded, _EXPLODE, 0)))
+    ok = state.alive & (cause == _NONE)
+    keep = functools.partial(jax.tree.map, lambda new, old: jnp.where(ok, new, old))
+    newly_dead = state.alive & ~ok
+    new_state = TrainState(
+        params=keep(params, state.params),
+        opt_state=keep(opt_state, state.opt_state),
+        step=state.step + 1,
+        alive=ok,
+        death_step=jnp.where(newly_dead, state.step, state.death_step),
+        cause=jnp.where(newly_dead, cause, state.cause).astype(jnp.int32),
+        threshold=threshold,
+    )
+    nan = jnp.asarray(jnp.nan, loss.dtype)
+    metrics = StepMetrics(
+        loss=jnp.where(state.alive, loss, nan),
+        objective=jnp.where(state.alive, total, nan),
+        alive=ok,
+    )
+    return new_state, metrics
+
+
+def _any(pred: Callable[[jax.Array], jax.Array], leaves: Sequence[jax.Array]) -> jax.Array:
+    out = jnp.zeros((), bool)
+    for leaf in leaves:
+        out = out | jnp.any(pred(leaf))
+    return out
+
+
+def init_state(
+    model: Model,
+    hp: Any,
+    x: Any,
+    *,
+    key: jax.Array,
+    optimizer: OptimizerFactory | None = None,
+) -> TrainState:
+    """Initialises parameters and optimizer state for :func:`make_step`.
+
+    Args:
+      model: the model (a built-in such as :func:`jaxfit.linear`, or your own
+        :class:`jaxfit.Model`).
+      hp: the hyperparameters.
+      x: an example input batch (only its shape and dtype are used).
+      key: a PRNG key for the parameter initialisation.
+      optimizer: ``hp -> optax.GradientTransformation``; default :func:`jaxfit.make_optimizer`.
+
+    Returns:
+      The initial :class:`TrainState`.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.1)
+      >>> state = jaxfit.init_state(jaxfit.linear(), hp, jnp.zeros((4, 1)), key=jax.random.key(0))
+      >>> int(state.step), bool(state.alive)
+      (0, True)
+    """
+    _check_hp(hp)
+    spec = _spec(model, "mse", optimizer, None)
+    return _init(spec, hp, _check_key(key), jnp.asarray(x))
+
+
+def make_step(
+    model: Model,
+    loss: str | Metric | Callable,
+    hp: Any,
+    *,
+    optimizer: OptimizerFactory | None = None,
+    explode_factor: float | None = 1e4,
+) -> Callable[[TrainState, tuple], tuple[TrainState, StepMetrics]]:
+    """Returns a pure, jitted training step ``(state, batch) -> (state, metrics)`` for ``hp``.
+
+    The optimizer is built inside the compiled step from the hyperparameter leaves, and
+    ``hp`` is passed to the compiled function as an argument, so steps made for new
+    numeric values reuse the same compiled program; a new static value compiles anew.
+    A step whose loss or gradient is non-finite, or whose objective exceeds
+    ``explode_factor`` times the first step's, leaves the parameters and optimizer state
+    unchanged and marks the state not alive (see :class:`TrainState`).
+
+    Args:
+      model: the model.
+      loss: a loss name (``"mse"``, ``"softmax_cross_entropy"``, ...), a
+        :class:`jaxfit.Metric`, or a callable ``(pred, y, weight) -> scalar``.
+      hp: the hyperparameters the step is closed over.
+      optimizer: ``hp -> optax.GradientTransformation``; default :func:`jaxfit.make_optimizer`.
+      explode_factor: a step explodes when its objective exceeds this multiple of the first
+        step's; ``None`` disables the check (non-finite values are always caught).
+
+    Returns:
+      ``step(state, batch)`` where ``batch`` is ``(x, y)`` or ``(x, y, weight)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> x = jnp.linspace(-1, 1, 8)[:, None]; y = 2 * x[:, 0] + 1
+      >>> hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.5)
+      >>> step = jaxfit.make_step(jaxfit.linear(), "mse", hp)
+      >>> state = jaxfit.init_state(jaxfit.linear(), hp, x, key=jax.random.key(0))
+      >>> for _ in range(200):
+      ...     state, metrics = step(state, (x, y))
+      >>> [round(float(v), 3) for v in (state.params["w"][0, 0], state.params["b"][0])]
+      [2.0, 1.0]
+    """
+    _check_hp(hp)
+    spec = _spec(model, loss, optimizer, explode_factor)
+    compiled = _jitted_step(spec)
+
+    def step(state: TrainState, batch: tuple) -> tuple[TrainState, StepMetrics]:
+        x, y, *rest = batch
+        x, y = jnp.asarray(x), jnp.asarray(y)
+        w = jnp.asarray(rest[0]) if rest else jnp.ones((x.shape[0],), _float_dtype(x))
+        return compiled(hp, state, Dataset(x, y, w))
+
+    return step
+
+
+@functools.cache
+def _jitted_step(spec: _Spec):
+    def body(hp, state, batch):
+        TRACES["step"] += 1
+        return _step(spec, hp, state, batch)
+
+    return jax.jit(body)
+
+
+def _float_dtype(x: jax.Array) -> Any:
+    return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
+
+
+def validate_inputs(spec: _Spec, data: Any, arg: str) -> Dataset:
+    """Host-side checks of a data set against the loss's target kind."""
+    ds = as_dataset(data, arg=arg)
+    check_targets(spec.loss, ds.y, arg=f"{arg} y")
+    return ds
