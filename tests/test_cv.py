@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._training.fit import _batcher
+from jaxfit._training.fit import Batcher
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(10, 2)).astype(np.float32)  # 10 samples, 3 folds: sizes 4, 3, 3
@@ -67,7 +67,7 @@ def test_minibatches_see_only_the_training_fold_once_per_epoch():
     weight = np.array([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], np.float32)  # 7 active samples
     ds = jaxfit.as_dataset((np.arange(10, dtype=np.float32), np.zeros(10, np.float32), weight))
     for static in (None, 3):  # ceil(7 / 3) = 3 batches per epoch
-        batch_at = _batcher(ds, 3, jax.random.key(0), static)
+        batch_at = Batcher(ds, 3, jax.random.key(0), static)
         order = batch_at.init
         for epoch in range(2):
             seen = []

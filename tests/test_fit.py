@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._training.fit import _batcher
+from jaxfit._training.fit import Batcher
 from jaxfit._training.step import TRACES
 
 
@@ -154,7 +154,7 @@ def _epochs(batch_at, n_epochs, n_batches):
 def test_minibatches_cover_every_sample_once_per_epoch(static):
     n, bs = 10, 4
     ds = jaxfit.as_dataset((np.arange(n, dtype=np.float32), np.zeros(n, np.float32)))
-    batch_at = _batcher(ds, bs, jax.random.key(0), 3 if static else None)
+    batch_at = Batcher(ds, bs, jax.random.key(0), 3 if static else None)
     epochs = _epochs(batch_at, 2, 3)  # ceil(10 / 4) batches; the last has 2 zero-weight pads
     for seen, _ in epochs:
         assert sorted(seen) == list(range(n))
@@ -163,8 +163,8 @@ def test_minibatches_cover_every_sample_once_per_epoch(static):
 
 def test_epoch_order_drawn_once_equals_drawn_every_step():
     ds = jaxfit.as_dataset((np.arange(10, dtype=np.float32), np.zeros(10, np.float32)))
-    once = _epochs(_batcher(ds, 4, jax.random.key(1), 3), 3, 3)
-    every = _epochs(_batcher(ds, 4, jax.random.key(1), None), 3, 3)
+    once = _epochs(Batcher(ds, 4, jax.random.key(1), 3), 3, 3)
+    every = _epochs(Batcher(ds, 4, jax.random.key(1), None), 3, 3)
     for (a, xa), (b, xb) in zip(once, every, strict=True):
         assert a == b and all(np.array_equal(u, v) for u, v in zip(xa, xb, strict=True))
 
@@ -371,17 +371,17 @@ def test_default_eval_every_keeps_evaluation_cheap():
 
 def test_unit_weights_become_constants_with_the_same_numbers():
     """No weights (or all ones) compile as a plain mean; the numbers do not change."""
-    from jaxfit._training.fit import prepare
+    from jaxfit._training.fit import check_inputs
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(40, 2)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0]) + 0.5).astype(np.float32)
     hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.1, steps=30)
-    plain = prepare(jaxfit.linear(), "mse", (x, y), (x, y), (), None, 1e4, None)
+    plain = check_inputs(jaxfit.linear(), "mse", (x, y), (x, y), (), None, 1e4, None)
     assert plain.plan_for(hp).unit_weights == (True, True)
     assert plain.plan_for(hp, np.ones((2, 40))).unit_weights == (False, False)  # CV masks
     halves = np.where(np.arange(40) < 20, 1.0, 2.0).astype(np.float32)
-    weighted = prepare(jaxfit.linear(), "mse", (x, y, halves), None, (), None, 1e4, None)
+    weighted = check_inputs(jaxfit.linear(), "mse", (x, y, halves), None, (), None, 1e4, None)
     assert weighted.plan_for(hp).unit_weights == (False, False)
     key = jax.random.key(0)
     ones = jaxfit.fit(jaxfit.linear(), "mse", (x, y, np.ones(40, np.float32) * 2), hp, key=key)

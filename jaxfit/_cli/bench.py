@@ -13,9 +13,8 @@ from typing import Any
 
 import jax
 
-from .._hp.space import grid
-from .._sweeping.program import cached_programs
-from .._sweeping.sweep import sweep
+from .._hp import grid
+from .._sweeping import cached_programs, sweep
 from .bench_measure import (
     format_table,
     jsonable,
@@ -340,7 +339,7 @@ def bench_command(
 ) -> int:
     """``jaxfit bench``: runs :func:`run_bench`, prints its table and writes its JSON."""
     if cpu_devices is not None:
-        from .._sweeping.devices import use_cpu_devices
+        from .._sweeping import use_cpu_devices
 
         try:  # must come before anything starts JAX's backends
             use_cpu_devices(cpu_devices)

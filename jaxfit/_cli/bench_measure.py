@@ -23,9 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._sweeping.program import (
-    _memory_bytes as memory_bytes,
-)  # XLA: arguments + outputs + temporaries
+from .._sweeping import memory_bytes as memory_bytes
 
 __all__ = [
     "compile_timed",

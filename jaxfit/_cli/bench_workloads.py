@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._training.models import Model, linear, mlp
-from .._training.standard import Hyperparams
+from .._training import Hyperparams, Model, linear, mlp
 from .bench_measure import dense_step_flops
 
 __all__ = ["LINEAR_FLOP_NOTE", "WORKLOADS", "Workload", "default_settings"]

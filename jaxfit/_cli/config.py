@@ -22,11 +22,8 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._hp.hyperparams import numeric_fields, static_fields
-from .._hp.space import Space, grid, space_from_dict, zipped
-from .._training.losses import _REGISTRY
-from .._training.models import MODELS
-from .._training.standard import Hyperparams
+from .._hp import Space, grid, numeric_fields, space_from_dict, static_fields, zipped
+from .._training import METRICS, MODELS, Hyperparams
 
 if TYPE_CHECKING:
     from .datasources import DataSpec
@@ -329,7 +326,7 @@ def _sweep(s: Section, validated: bool) -> dict[str, Any]:
 def _metric(v: Any, prefixed: bool = False) -> str:
     name = string()(v)
     stem = name.removeprefix("train_").removeprefix("val_") if prefixed else name
-    allowed = ["loss", *sorted(_REGISTRY)] if prefixed else sorted(_REGISTRY)
+    allowed = ["loss", *sorted(METRICS)] if prefixed else sorted(METRICS)
     if stem not in allowed:
         prefix = ", optionally prefixed with 'train_' or 'val_'" if prefixed else ""
         raise Invalid(
@@ -348,7 +345,7 @@ def _task(file: str, model: str, loss: str | None, data_task: str | None) -> str
                               f"which needs {need!r} (leave loss out to infer it).")  # fmt: skip
         wants.append(("classification", f"model {model!r}"))
     if loss is not None:
-        target = _REGISTRY[loss].target
+        target = METRICS[loss].target
         wants.append(("regression" if target == "real" else "classification", f"loss {loss!r}"))
     for task, why in wants:
         if data_task not in (None, task):

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._cv.splitters import GroupKFold, KFold, ShuffleSplit, StratifiedKFold, TimeSeriesSplit
+from .._cv import GroupKFold, KFold, ShuffleSplit, StratifiedKFold, TimeSeriesSplit
 from .config import (
     REQUIRED,
     ConfigError,

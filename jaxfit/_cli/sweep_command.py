@@ -19,9 +19,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .._sweeping.result import SweepDiverged
-from .._training.losses import _REGISTRY
-from .._training.models import MODELS
+from .._sweeping import SweepDiverged
+from .._training import METRICS, MODELS
 from .config import CLASSIFIERS, ConfigError, SweepConfig, load_config
 from .datasources import Data, load_data, split_validation, standardize
 
@@ -214,7 +213,7 @@ def resolve(config: SweepConfig) -> Job:
     rank = config.metric if config.metric != stem else f"{prefix}_{stem}"
     metrics = tuple(dict.fromkeys(config.metrics + ((stem,) if stem != "loss" else ())))
     for m in metrics:
-        needs = "regression" if _REGISTRY[m].target == "real" else "classification"
+        needs = "regression" if METRICS[m].target == "real" else "classification"
         if needs != data.task:
             key = "metric" if m == stem else "metrics"
             message = f"{m!r} needs {needs} targets; this data is for {data.task}."
@@ -239,7 +238,7 @@ def resolve(config: SweepConfig) -> Job:
                   metrics=metrics, cv=config.cv, groups=data.groups,
                   **config.options)  # fmt: skip
     label = f"{model}({', '.join(f'{k}={v}' for k, v in args.items())})"
-    better = "higher" if stem != "loss" and _REGISTRY[stem].greater_is_better else "lower"
+    better = "higher" if stem != "loss" and METRICS[stem].greater_is_better else "lower"
     return Job(kwargs, data, loss, rank, better, label, split)
 
 

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .hyperparams import _batch_shape, _getitem, _shortest, _spec, _to_python, static_key
+from .hyperparams import batch_shape_of, fields_of, getitem, shortest, static_key, to_python
 
 __all__ = ["column_floats", "group_dicts", "stack", "stack_group", "unstack"]
 
@@ -24,22 +24,22 @@ def stack_group(hps: Sequence[T]) -> T:
     per-setting checks of :func:`stack` would only repeat that work (they cost more than
     the stacking itself for a thousand settings).
     """
-    spec = _spec(hps[0], "hps[0]")
+    spec = fields_of(hps[0], "hps[0]")
     columns = [np.stack([np.asarray(getattr(h, n)) for h in hps]) for n in spec.numeric]
     return jax.tree.unflatten(jax.tree.structure(hps[0]), columns)
 
 
 def column_floats(a: np.ndarray) -> list[float]:
-    """``[_to_python(v) for v in a]`` for a 1-D float array, each distinct value once."""
+    """``[to_python(v) for v in a]`` for a 1-D float array, each distinct value once."""
     bits = a.view(f"u{a.dtype.itemsize}")  # exact: -0.0 and 0.0 stay apart
     values, inverse = np.unique(bits, return_inverse=True)
-    floats = [_shortest(a.dtype.str, v.tobytes()) for v in values]
+    floats = [shortest(a.dtype.str, v.tobytes()) for v in values]
     return [floats[i] for i in inverse.reshape(-1)]
 
 
 def group_dicts(batch: Any) -> list[dict[str, Any]]:
     """``[to_dict(h) for h in unstack(batch)]`` for a host batch, a column at a time."""
-    spec = _spec(batch, "batch")
+    spec = fields_of(batch, "batch")
     n = batch.batch_shape[0]
     columns: dict[str, list[Any]] = {}
     for name in spec.numeric:
@@ -47,7 +47,7 @@ def group_dicts(batch: Any) -> list[dict[str, Any]]:
         if a.ndim == 1:  # one scalar per setting
             columns[name] = column_floats(a)
         else:
-            columns[name] = [_to_python(row) for row in a]
+            columns[name] = [to_python(row) for row in a]
     out = []
     for i in range(n):
         d: dict[str, Any] = {}
@@ -82,7 +82,7 @@ def stack(hps: Sequence[T]) -> T:
     if isinstance(hps, str | bytes) or not isinstance(hps, Sequence) or len(hps) == 0:
         raise ValueError(f"stack needs a non-empty sequence of hyperparameters; got {hps!r:.80}.")
     first = hps[0]
-    _spec(first, "hps[0]")
+    fields_of(first, "hps[0]")
     key0 = static_key(first)
     for i, h in enumerate(hps):
         if type(h) is not type(first):
@@ -116,7 +116,7 @@ def unstack(batch: T) -> list[T]:
       >>> [jaxfit.to_dict(h)["learning_rate"] for h in jaxfit.unstack(batch)]
       [0.1, 0.2]
     """
-    shape = _batch_shape(batch)
+    shape = batch_shape_of(batch)
     if not shape:
         raise ValueError("unstack: the hyperparameters are not batched (no leading axis).")
-    return [_getitem(batch, i) for i in range(shape[0])]
+    return [getitem(batch, i) for i in range(shape[0])]

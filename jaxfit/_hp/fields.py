@@ -17,14 +17,14 @@ from jax.core import Tracer
 
 
 @dataclasses.dataclass(frozen=True)
-class _Spec:
+class ClassFields:
     numeric: tuple[str, ...]
     static: tuple[str, ...]
     bounds: Mapping[str, Mapping[str, float]]
     hints: Mapping[str, Any]
 
 
-def _mark_plain_fields(cls: type) -> None:
+def mark_plain_fields(cls: type) -> None:
     """Refuses defaults that cannot be numeric leaves unless marked static."""
     for name in inspect.get_annotations(cls):
         default = cls.__dict__.get(name, dataclasses.MISSING)
@@ -44,14 +44,14 @@ def _is_number_like(v: Any) -> bool:
     return isinstance(v, int | float | np.number | np.ndarray | jax.Array)
 
 
-def _resolve_hints(cls: type) -> dict[str, Any]:
+def resolve_hints(cls: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(cls)
     except Exception:  # unresolvable forward references: skip annotation checks
         return {}
 
 
-def _validate(obj: Any, spec: _Spec, only: set[str] | None = None) -> None:
+def validate_fields(obj: Any, spec: ClassFields, only: set[str] | None = None) -> None:
     """Converts and checks the fields (``only`` those named), then ``__check_init__``."""
     name = type(obj).__name__
     dtype = np.dtype(jnp.result_type(float))  # once per setting: it is not free
@@ -64,13 +64,13 @@ def _validate(obj: Any, spec: _Spec, only: set[str] | None = None) -> None:
     for n in spec.static:
         if only is not None and n not in only:
             continue
-        _check_static_value(f"{name}.{n}", getattr(obj, n), spec.hints.get(n))
+        check_static_value(f"{name}.{n}", getattr(obj, n), spec.hints.get(n))
     check = getattr(obj, "__check_init__", None)
     if check is not None:
         check()
 
 
-_SCALAR_OK: dict[str, Callable[[float, float], bool]] = {
+BOUND_CHECKS: dict[str, Callable[[float, float], bool]] = {
     "ge": lambda v, b: v >= b,
     "gt": lambda v, b: v > b,
     "le": lambda v, b: v <= b,
@@ -98,8 +98,8 @@ def _convert_scalar(
     if not math.isfinite(v):
         raise ValueError(f"{where}={v!r} must be finite (no NaN or inf).")
     for k, b in bounds.items():
-        if not _SCALAR_OK[k](v, b):
-            _check_bounds(where, np.asarray(v), bounds)  # raises with the full message
+        if not BOUND_CHECKS[k](v, b):
+            check_bounds(where, np.asarray(v), bounds)  # raises with the full message
     if type(value) is np.ndarray:
         return value
     arr = np.array(v, dtype=dtype)
@@ -139,7 +139,7 @@ def _convert_numeric(where: str, value: Any, bounds: Mapping[str, float], dtype:
     host = np.asarray(value, dtype=float)  # the value as given, for messages
     if not np.all(np.isfinite(host)):
         raise ValueError(f"{where}={_show(host)} must be finite (no NaN or inf).")
-    _check_bounds(where, host, bounds)
+    check_bounds(where, host, bounds)
     return arr
 
 
@@ -152,7 +152,7 @@ _BOUND_OK: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 }
 
 
-def _check_bounds(where: str, host: np.ndarray, bounds: Mapping[str, float]) -> None:
+def check_bounds(where: str, host: np.ndarray, bounds: Mapping[str, float]) -> None:
     if np.any(np.isnan(host)):
         raise ValueError(f"{where}={_show(host)} must not be NaN.")
     for k, b in bounds.items():
@@ -168,7 +168,7 @@ def _show(host: np.ndarray) -> str:
 _STATIC_SCALARS = (int, float, bool, str, type(None))
 
 
-def _check_static_value(where: str, value: Any, hint: Any) -> None:
+def check_static_value(where: str, value: Any, hint: Any) -> None:
     if isinstance(value, np.ndarray | jax.Array) or hasattr(value, "__jax_array__"):
         raise TypeError(
             f"{where}={value!r:.80} is an array; static fields hold hashable Python values "

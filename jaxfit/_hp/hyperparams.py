@@ -12,12 +12,12 @@ import numpy as np
 from jax.core import Tracer
 
 from .fields import (
-    _check_bounds,
-    _check_static_value,
-    _mark_plain_fields,
-    _resolve_hints,
-    _Spec,
-    _validate,
+    ClassFields,
+    check_bounds,
+    check_static_value,
+    mark_plain_fields,
+    resolve_hints,
+    validate_fields,
 )
 
 __all__ = [
@@ -66,7 +66,7 @@ def static(default: Any = dataclasses.MISSING) -> Any:
       (32, 32)
     """
     if default is not dataclasses.MISSING:
-        _check_static_value("<default>", default, None)
+        check_static_value("<default>", default, None)
     return dataclasses.field(default=default, metadata={_KIND: "static"})
 
 
@@ -106,7 +106,7 @@ def numeric(
     bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt}
     bounds = {k: v for k, v in bounds.items() if v is not None}
     if default is not dataclasses.MISSING:
-        _check_bounds("<default>", np.asarray(default, dtype=float), bounds)
+        check_bounds("<default>", np.asarray(default, dtype=float), bounds)
     return dataclasses.field(default=default, metadata={_KIND: "numeric", _BOUNDS: bounds})
 
 
@@ -170,7 +170,7 @@ def hyperparams(cls: type[T]) -> type[T]:
                 f"{cls.__name__} inherits from dataclass {base.__name__}, which is not a "
                 "jaxfit hyperparameter class; decorate it with @jaxfit.hyperparams too."
             )
-    _mark_plain_fields(cls)
+    mark_plain_fields(cls)
     cls = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     for f in fields:
@@ -179,10 +179,10 @@ def hyperparams(cls: type[T]) -> type[T]:
                 f"{cls.__name__}.{f.name}: field names may not start with '_' or be one of "
                 f"{sorted(_RESERVED)}."
             )
-    hints = _resolve_hints(cls)
+    hints = resolve_hints(cls)
     numeric_names = tuple(f.name for f in fields if f.metadata.get(_KIND) != "static")
     static_names = tuple(f.name for f in fields if f.metadata.get(_KIND) == "static")
-    spec = _Spec(
+    spec = ClassFields(
         numeric=numeric_names,
         static=static_names,
         bounds={f.name: f.metadata.get(_BOUNDS, {}) for f in fields},
@@ -210,14 +210,14 @@ def hyperparams(cls: type[T]) -> type[T]:
             dataclass_init(self, **kwargs)
         except TypeError as e:  # missing required fields
             raise TypeError(f"{type(self).__name__}: {e}") from None
-        _validate(self, own)
+        validate_fields(self, own)
         object.__setattr__(self, _VALIDATED, True)
 
     __init__.__doc__ = dataclass_init.__doc__
     cls.__init__ = __init__  # type: ignore[method-assign]
     cls.replace = _replace  # type: ignore[attr-defined]
-    cls.__getitem__ = _getitem  # type: ignore[attr-defined]
-    cls.batch_shape = property(_batch_shape)  # type: ignore[attr-defined]
+    cls.__getitem__ = getitem  # type: ignore[attr-defined]
+    cls.batch_shape = property(batch_shape_of)  # type: ignore[attr-defined]
     cls.__repr__ = _repr  # type: ignore[method-assign]
 
     def flatten_with_keys(obj):
@@ -257,7 +257,7 @@ def is_hyperparams(obj: Any) -> bool:
     return not isinstance(obj, type) and _MARK in type(obj).__dict__
 
 
-def _spec(obj: Any, arg: str = "hp") -> _Spec:
+def fields_of(obj: Any, arg: str = "hp") -> ClassFields:
     if not is_hyperparams(obj):
         raise TypeError(
             f"{arg} must be an instance of a @jaxfit.hyperparams class; got "
@@ -280,7 +280,7 @@ def numeric_fields(hp: Any) -> tuple[str, ...]:
       >>> "learning_rate" in jaxfit.numeric_fields(jaxfit.Hyperparams())
       True
     """
-    return _spec(hp).numeric
+    return fields_of(hp).numeric
 
 
 def static_fields(hp: Any) -> tuple[str, ...]:
@@ -297,7 +297,7 @@ def static_fields(hp: Any) -> tuple[str, ...]:
       >>> "steps" in jaxfit.static_fields(jaxfit.Hyperparams())
       True
     """
-    return _spec(hp).static
+    return fields_of(hp).static
 
 
 def static_key(hp: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
@@ -316,7 +316,7 @@ def static_key(hp: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
       >>> jaxfit.static_key(a) == jaxfit.static_key(b)
       True
     """
-    spec = _spec(hp)
+    spec = fields_of(hp)
     return type(hp).__qualname__, tuple((n, getattr(hp, n)) for n in spec.static)
 
 
@@ -335,31 +335,31 @@ def to_dict(hp: Any) -> dict[str, Any]:
       >>> jaxfit.to_dict(jaxfit.Hyperparams(learning_rate=0.5))["learning_rate"]
       0.5
     """
-    spec = _spec(hp)
+    spec = fields_of(hp)
     out: dict[str, Any] = {}
     for f in dataclasses.fields(hp):
         v = getattr(hp, f.name)
-        out[f.name] = _to_python(v) if f.name in spec.numeric else v
+        out[f.name] = to_python(v) if f.name in spec.numeric else v
     return out
 
 
-def _to_python(v: Any) -> Any:
+def to_python(v: Any) -> Any:
     """Array -> float or nested lists, each float the shortest decimal that round-trips."""
     a = np.asarray(v)
     if a.ndim == 0:
-        return _shortest(a.dtype.str, a.tobytes())
-    return [_to_python(e) for e in a]
+        return shortest(a.dtype.str, a.tobytes())
+    return [to_python(e) for e in a]
 
 
 @functools.lru_cache(maxsize=4096)  # a sweep's settings share most of their values
-def _shortest(dtype: str, data: bytes) -> float:
+def shortest(dtype: str, data: bytes) -> float:
     scalar: Any = np.frombuffer(data, dtype=dtype)[0]  # float32 prints as float32
     return float(np.format_float_positional(scalar, unique=True, trim="0"))
 
 
-def _batch_shape(self: Any) -> tuple[int, ...]:
+def batch_shape_of(self: Any) -> tuple[int, ...]:
     """The common leading shape of the numeric leaves: () for a single setting."""
-    shapes = [np.shape(getattr(self, n)) for n in _spec(self).numeric]
+    shapes = [np.shape(getattr(self, n)) for n in fields_of(self).numeric]
     if not shapes:
         return ()
     common = shapes[0]
@@ -371,8 +371,8 @@ def _batch_shape(self: Any) -> tuple[int, ...]:
     return tuple(common)
 
 
-def _getitem(self: T, index: Any) -> T:
-    shape = _batch_shape(self)
+def getitem(self: T, index: Any) -> T:
+    shape = batch_shape_of(self)
     if not shape:
         raise TypeError(
             f"{type(self).__name__} is a single setting, not a batch; index a batch made by "
@@ -398,22 +398,22 @@ def _replace(self: T, **changes: Any) -> T:
         )
     if not getattr(self, _VALIDATED, False):  # e.g. made by jax.tree.map: check everything
         return type(self)(**(current | changes))
-    spec = _spec(self)
+    spec = fields_of(self)
     new = object.__new__(type(self))
     for name, value in (current | changes).items():
         object.__setattr__(new, name, value)
-    _validate(new, spec, only=set(changes))
+    validate_fields(new, spec, only=set(changes))
     object.__setattr__(new, _VALIDATED, True)
     return new
 
 
 def _repr(self: Any) -> str:
     parts = []
-    spec = _spec(self)
+    spec = fields_of(self)
     for f in dataclasses.fields(self):
         v = getattr(self, f.name)
         if f.name in spec.numeric and not isinstance(v, Tracer):
             with contextlib.suppress(Exception):  # placeholders inside JAX transformations
-                v = _to_python(v)
+                v = to_python(v)
         parts.append(f"{f.name}={v!r}")
     return f"{type(self).__name__}({', '.join(parts)})"

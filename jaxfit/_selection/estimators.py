@@ -17,10 +17,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._hp.hyperparams import numeric_fields
-from .._training.fit import FitResult, fit, predict
-from .._training.models import Model, linear, logistic, mlp, polynomial, softmax_regression
-from .._training.standard import Hyperparams
+from .._hp import numeric_fields
+from .._training import (
+    FitResult,
+    Hyperparams,
+    Model,
+    fit,
+    linear,
+    logistic,
+    mlp,
+    polynomial,
+    predict,
+    softmax_regression,
+)
 
 __all__ = ["JaxfitClassifier", "JaxfitRegressor"]
 

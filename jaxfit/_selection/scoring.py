@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._training.losses import Metric, get_metric
+from .._training import Metric, get_metric
 
 __all__ = ["SCORERS", "Scorer", "get_scorers"]
 

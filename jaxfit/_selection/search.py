@@ -10,11 +10,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._cv.splitters import as_folds
-from .._hp.distributions import choice
-from .._hp.space import Space, grid, zipped
-from .._sweeping.result import SweepDiverged, SweepResult
-from .._sweeping.sweep import sweep
+from .._cv import as_folds
+from .._hp import Space, choice, grid, zipped
+from .._sweeping import SweepDiverged, SweepResult, sweep
 from .scoring import Scorer, get_scorers
 from .stats import compare_to_best
 

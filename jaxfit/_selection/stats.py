@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._sweeping.result_checks import is_int
+from .._checks import is_int
 
 __all__ = ["Comparison", "compare_to_best", "summarize"]
 

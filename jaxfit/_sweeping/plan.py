@@ -10,11 +10,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._hp.space import Space
-from .._training.fit import Setup, _batcher, _final_metrics, _Plan, _steps
-from .._training.losses import Metric
-from .._training.models import Model
-from .._training.step import OptimizerFactory, _init, _step
+from .._hp import Space
+from .._training import (
+    Batcher,
+    Inputs,
+    Metric,
+    Model,
+    OptimizerFactory,
+    RunSpec,
+    final_metrics,
+    guarded_step,
+    new_train_state,
+    steps_of,
+)
 from .program import _fmt
 from .sweep import _choose_program, _prepare
 
@@ -220,7 +228,7 @@ def sweep_plan(
                 bytes_per_chunk=None if program is None else program.bytes_total,
                 bytes_per_row=per_row,
                 flops_per_row=row_flops(p.plans[g], hp, p.root, p.setup),
-                steps=_steps(hp),
+                steps=steps_of(hp),
                 compile_s=compile_s,
             )
         )
@@ -234,7 +242,7 @@ def sweep_plan(
     )
 
 
-def row_flops(plan: _Plan, hp: Any, root: np.ndarray, setup: Setup) -> float | None:
+def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float | None:
     """FLOPs to train and evaluate one row, from XLA's cost analysis of its pieces.
 
     XLA counts a loop's body once, not once per iteration, so the whole program's count
@@ -244,21 +252,21 @@ def row_flops(plan: _Plan, hp: Any, root: np.ndarray, setup: Setup) -> float | N
     """
     spec, train, valid = plan.spec, setup.train, setup.valid
     key = jax.random.wrap_key_data(jnp.asarray(root))
-    steps = _steps(hp)
+    steps = steps_of(hp)
 
     def init(hp, key, train):
-        return _init(spec, hp, key, train.x)
+        return new_train_state(spec, hp, key, train.x)
 
     def step(hp, state, key, train):
-        batch_at = _batcher(train, getattr(hp, "batch_size", None), key, plan.epoch_batches)
+        batch_at = Batcher(train, getattr(hp, "batch_size", None), key, plan.epoch_batches)
         batch, _ = batch_at(jnp.int32(1), batch_at.init)
-        return _step(spec, hp, state, batch, jnp.sum(train.weight))
+        return guarded_step(spec, hp, state, batch, jnp.sum(train.weight))
 
     def validate(hp, params, valid):
         return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight)
 
     def final(hp, params, train, valid):
-        return _final_metrics(plan, hp, params, train, valid)
+        return final_metrics(plan, hp, params, train, valid)
 
     state = jax.eval_shape(init, hp, key, train)
     total = _flops(init, hp, key, train)

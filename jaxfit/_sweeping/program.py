@@ -15,9 +15,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from .._training.data import Dataset
-from .._training.fit import FitResult, _fit_body, _Plan
-from .._training.step import TRACES
+from .._training import TRACES, Dataset, FitResult, RunSpec, run_fit
 
 __all__ = ["Program", "default_memory_budget", "make_mesh"]
 
@@ -87,7 +85,7 @@ def _device_budget(device: Any) -> int:
     return int(0.5 * ram / n_cpu)
 
 
-def _rows_function(plan: _Plan, mesh: Mesh, keep_params: bool = True):
+def _rows_function(plan: RunSpec, mesh: Mesh, keep_params: bool = True):
     """``(hps, ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
     Row ``r`` trains with key ``fold_in(root, ids[r])``. With cross-validation, ``folds``
@@ -105,10 +103,10 @@ def _rows_function(plan: _Plan, mesh: Mesh, keep_params: bool = True):
 
         def one(h, k, f):
             if folds is None:
-                return _fit_body(plan, h, k, train, valid)
+                return run_fit(plan, h, k, train, valid)
             tr = train._replace(weight=train.weight * folds[0][f])
             te = valid._replace(weight=valid.weight * folds[1][f])
-            return _fit_body(plan, h, k, tr, te)
+            return run_fit(plan, h, k, tr, te)
 
         return trim(jax.vmap(one)(hps, keys, fold_ids), keep_params)
 
@@ -132,7 +130,7 @@ def trim(result: FitResult, keep_params: bool) -> FitResult:
 
 
 def get_program(
-    plan: _Plan,
+    plan: RunSpec,
     hp_row: Any,
     width: int,
     mesh: Mesh,
@@ -168,7 +166,7 @@ def get_program(
     fn = jax.jit(_rows_function(plan, mesh, keep_params))
     executable = fn.lower(hps, ids, ids, root_s, *data).compile()
     compile_s = time.perf_counter() - t0
-    program = Program(executable, width, _memory_bytes(executable), compile_s)
+    program = Program(executable, width, memory_bytes(executable), compile_s)
     _CACHE[key] = program
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -180,7 +178,7 @@ def cached_programs() -> list[Program]:
     return list(_CACHE.values())
 
 
-def _memory_bytes(executable: Any) -> int | None:
+def memory_bytes(executable: Any) -> int | None:
     try:
         m = executable.memory_analysis()
     except Exception:  # not every backend reports it

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from .._hp.hyperparams import numeric_fields
+from .._checks import checked_index, is_int
+from .._hp import numeric_fields
 from .result_base import (
     Exports,
     GroupInfo as GroupInfo,
     SweepDiverged as SweepDiverged,
     _example as _example,
 )
-from .result_checks import check_result, checked_index, is_int
+from .result_checks import check_result
 from .result_views import no_ranking_text
 
 if TYPE_CHECKING:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .._training.step import CAUSES
-from .result_checks import check_group, is_int
+from .._checks import is_int
+from .._training import CAUSES
+from .result_checks import check_group
 from .result_views import records, summary_text
 from .serialize import from_files, to_files, write_dir
 
@@ -222,8 +223,8 @@ def _example(learning_rates: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), seeds: 
       >>> _example().diverged.any(axis=1).tolist()
       [False, False, True, True]
     """
-    from .._hp.hyperparams import static_key, to_dict
-    from .._training.standard import Hyperparams
+    from .._hp import static_key, to_dict
+    from .._training import Hyperparams
     from .result import SweepResult  # imported here: _results imports this module
 
     base, n, lrs = Hyperparams(optimizer="sgd", steps=50), len(learning_rates), learning_rates

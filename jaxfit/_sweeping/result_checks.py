@@ -9,24 +9,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._hp.hyperparams import is_hyperparams
-from .._training.step import CAUSES
+from .._checks import is_int
+from .._hp import is_hyperparams
+from .._training import CAUSES
 from .serialize import is_plain
 
 _SCALARS = frozenset((type(None), bool, int, float, str))
-
-
-def is_int(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def checked_index(name: str, value: Any, size: int) -> int:
-    """``value`` as an index into ``range(size)``; negative values count from the end."""
-    if not is_int(value):
-        raise TypeError(f"{name}={value!r} must be an int.")
-    if not -size <= value < size:
-        raise IndexError(f"{name}={value} is out of range for {size} (0..{size - 1}).")
-    return int(value) % size
 
 
 def check_group(g: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._training.step import CAUSES
+from .._training import CAUSES
 
 _ADVICE = (
     "lower the learning rate (or the top of its search range), add warm-up or gradient "

@@ -21,12 +21,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._hp.batch import column_floats, group_dicts, stack_group
-from .._hp.fields import _SCALAR_OK
-from .._hp.hyperparams import _spec, static_key, to_dict
-from .._hp.space import Space
-from .._training.standard import Hyperparams
-from .._training.step import _check_hp
+from .._hp import (
+    BOUND_CHECKS,
+    Space,
+    column_floats,
+    fields_of,
+    group_dicts,
+    stack_group,
+    static_key,
+    to_dict,
+)
+from .._training import Hyperparams, check_hp
 
 __all__ = ["Settings", "SettingsGroup", "settings_of"]
 
@@ -62,7 +67,7 @@ def settings_of(base: Any, space: Space | Sequence[Any] | None) -> Settings:
         return fast if fast is not None else _from_list(space.apply(base), space.names)
     if isinstance(space, Sequence) and not isinstance(space, str) and len(space) > 0:
         for i, h in enumerate(space):
-            _check_hp(h)
+            check_hp(h)
             if type(h) is not type(base):
                 raise TypeError(
                     f"space[{i}] is a {type(h).__name__}, base a {type(base).__name__}."
@@ -111,7 +116,7 @@ def _from_space(base: Any, space: Space) -> Settings | None:
     space._check_names(base)  # unknown fields: the same error as apply
     if not _batch_checkable(type(base)):
         return None
-    spec = _spec(base)
+    spec = fields_of(base)
     names = space.names
     points = space.points()
     numeric = [n for n in spec.numeric if n in names]
@@ -180,7 +185,7 @@ def _numeric_column(
     if not np.all(np.isfinite(wide)):
         return None
     for op, bound in bounds.items():
-        if not all(_SCALAR_OK[op](v, bound) for v in (float(wide.min()), float(wide.max()))):
+        if not all(BOUND_CHECKS[op](v, bound) for v in (float(wide.min()), float(wide.max()))):
             return None
     column = wide.astype(dtype)
     column.flags.writeable = False

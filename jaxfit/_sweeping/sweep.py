@@ -12,12 +12,18 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._cv.splitters import as_folds
-from .._hp.space import Space
-from .._training.fit import FitResult, Setup, prepare
-from .._training.losses import Metric
-from .._training.models import Model
-from .._training.step import OptimizerFactory, _check_hp, _check_key
+from .._cv import as_folds
+from .._hp import Space
+from .._training import (
+    FitResult,
+    Inputs,
+    Metric,
+    Model,
+    OptimizerFactory,
+    check_hp,
+    check_inputs,
+    check_key,
+)
 from .checkpoint import Checkpoint, fingerprint
 from .program import (
     Program,
@@ -231,7 +237,7 @@ def sweep(
 class Prepared:
     """A sweep's validated inputs and static plan, before anything is compiled."""
 
-    setup: Setup
+    setup: Inputs
     settings: Settings
     seeds: int
     root: np.ndarray
@@ -263,15 +269,15 @@ def _prepare(
     """Validates a sweep's arguments and works out its static groups (no compiling)."""
     if not isinstance(keep_params, bool):
         raise TypeError(f"keep_params must be True or False; got {keep_params!r}.")
-    _check_hp(base)
+    check_hp(base)
     if base.batch_shape != ():
         raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
-    key = _check_key(key)
+    key = check_key(key)
     root = np.asarray(jax.random.key_data(key))
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
     # Under cross-validation the test folds are the validation sets, set below.
-    setup = prepare(
+    setup = check_inputs(
         model, loss, data, val, metrics, optimizer, explode_factor,
         eval_every if cv is None else None,
     )  # fmt: skip
@@ -362,11 +368,11 @@ def _scatter(leaves, pos, chunk, n):
     return leaves
 
 
-def _result_treedef(plan, hp_rows, root, setup: Setup, keep_params: bool):
-    from .._training.fit import _fit_body
+def _result_treedef(plan, hp_rows, root, setup: Inputs, keep_params: bool):
+    from .._training import run_fit
 
     def one(h):
-        r = _fit_body(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid)
+        r = run_fit(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid)
         return trim(r, keep_params)
 
     return jax.tree.structure(jax.eval_shape(one, jax.tree.map(lambda a: a[0], hp_rows)))
@@ -380,7 +386,7 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _prints(setup: Setup, dicts, seeds, root, model, folds, keep_params) -> dict[str, str]:
+def _prints(setup: Inputs, dicts, seeds, root, model, folds, keep_params) -> dict[str, str]:
     from .._version import __version__
 
     arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid, folds))]

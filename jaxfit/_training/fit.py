@@ -19,14 +19,14 @@ from .step import (
     CAUSES,
     TRACES,
     OptimizerFactory,
+    StepSpec,
     TrainState,
-    _check_hp,
-    _check_key,
-    _check_model,
-    _init,
-    _Spec,
-    _spec,
-    _step,
+    check_hp,
+    check_key,
+    check_model,
+    guarded_step,
+    new_train_state,
+    step_spec,
     validate_inputs,
 )
 
@@ -87,10 +87,10 @@ class FitResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Plan:
+class RunSpec:
     """The static description of a whole training run (the key of its compiled program)."""
 
-    spec: _Spec
+    spec: StepSpec
     metrics: tuple[Metric, ...]
     eval_every: int | None
     # Minibatches per epoch when known on the host (the same for every row): the epoch's
@@ -165,29 +165,29 @@ def fit(
       >>> bool(r.diverged), r.train_loss.shape
       (False, (200,))
     """
-    _check_hp(hp)
-    key = _check_key(key)
-    setup = prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
+    check_hp(hp)
+    key = check_key(key)
+    setup = check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
     plan = setup.plan_for(hp)
     return _fit_compiled(plan, hp, key, setup.train, setup.valid)
 
 
 @dataclasses.dataclass(frozen=True)
-class Setup:
+class Inputs:
     """Validated inputs shared by every setting of a fit or a sweep."""
 
-    spec: _Spec
+    spec: StepSpec
     train: Dataset
     valid: Dataset | None
     metrics: tuple[Metric, ...]
     eval_every: int | None
 
-    def plan_for(self, hp: Any, fold_train: Any = None) -> _Plan:
+    def plan_for(self, hp: Any, fold_train: Any = None) -> RunSpec:
         """The static plan of one setting (its steps decide the default ``eval_every``).
 
         ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
         """
-        steps = _steps(hp)
+        steps = steps_of(hp)
         _check_batch_size(hp)
         every = self.eval_every
         if every is None and self.valid is not None:
@@ -201,7 +201,7 @@ class Setup:
         # Under cross-validation each row's fold masks multiply both sets' weights.
         plain = fold_train is None
         unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
-        return _Plan(self.spec, self.metrics, every, batches, unit)
+        return RunSpec(self.spec, self.metrics, every, batches, unit)
 
 
 def _all_ones(data: Dataset | None) -> bool:
@@ -223,9 +223,9 @@ def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> i
     return min(max(1, steps // 100, cheap_enough), steps)
 
 
-def prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Setup:
+def check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Inputs:
     """Checks everything but the hyperparameters, eagerly, before anything compiles."""
-    spec = _spec(model, loss, optimizer, explode_factor)
+    spec = step_spec(model, loss, optimizer, explode_factor)
     train = validate_inputs(spec, data, "data")
     valid = validate_inputs(spec, val, "val") if val is not None else None
     if isinstance(metrics, str | Metric) or not isinstance(metrics, Sequence):
@@ -238,10 +238,10 @@ def prepare(model, loss, data, val, metrics, optimizer, explode_factor, eval_eve
             raise ValueError(f"eval_every must be a positive int; got {eval_every!r}.")
         if valid is None:
             raise ValueError("eval_every was given but there is no validation set (val=None).")
-    return Setup(spec, train, valid, metric_objs, eval_every)
+    return Inputs(spec, train, valid, metric_objs, eval_every)
 
 
-def _steps(hp: Any) -> int:
+def steps_of(hp: Any) -> int:
     steps = getattr(hp, "steps", None)
     if steps is None:
         raise TypeError(
@@ -260,27 +260,27 @@ def _check_batch_size(hp: Any) -> None:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _fit_compiled(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+def _fit_compiled(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     TRACES["fit"] += 1
-    return _fit_body(plan, hp, key, train, valid)
+    return run_fit(plan, hp, key, train, valid)
 
 
-def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+def run_fit(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     spec = plan.spec
     if plan.unit_weights[0]:  # the same values, but constants: weighted means fold to means
         train = train._replace(weight=jnp.ones(train.weight.shape, train.weight.dtype))
     if plan.unit_weights[1] and valid is not None:
         valid = valid._replace(weight=jnp.ones(valid.weight.shape, valid.weight.dtype))
     init_key, shuffle_key = jax.random.split(key)
-    state = _init(spec, hp, init_key, train.x)
-    batch_at = _batcher(train, getattr(hp, "batch_size", None), shuffle_key, plan.epoch_batches)
+    state = new_train_state(spec, hp, init_key, train.x)
+    batch_at = Batcher(train, getattr(hp, "batch_size", None), shuffle_key, plan.epoch_batches)
     n_train = jnp.sum(train.weight)
     steps = hp.steps
 
     def one_step(carry, t):
         state, order = carry  # order: the current epoch's sample order
         batch, order = batch_at(t, order)
-        state, m = _step(spec, hp, state, batch, n_train)
+        state, m = guarded_step(spec, hp, state, batch, n_train)
         return (state, order), m.loss
 
     def run(carry, start: Any, length: int):
@@ -322,7 +322,7 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
         val_steps = tuple(range(every, q * every + 1, every)) + ((steps,) if r else ())
 
     state = carry[0]
-    final = _final_metrics(plan, hp, state.params, train, valid)
+    final = final_metrics(plan, hp, state.params, train, valid)
     return FitResult(
         params=state.params,
         hp=hp,
@@ -336,7 +336,7 @@ def _fit_body(plan: _Plan, hp: Any, key: jax.Array, train: Dataset, valid: Datas
     )
 
 
-class _Batcher:
+class Batcher:
     """``(step, order) -> (minibatch, order)``: an epoch-wise reshuffle of the samples that count.
 
     Samples with zero weight (another fold's, under cross-validation) are ordered after
@@ -382,12 +382,6 @@ class _Batcher:
         return Dataset(t.x[idx], t.y[idx], t.weight[idx] * mask), order
 
 
-def _batcher(
-    train: Dataset, batch_size: int | None, key: jax.Array, epoch_batches: int | None = None
-) -> _Batcher:
-    return _Batcher(train, batch_size, key, epoch_batches)
-
-
 def epoch_batches(weights: Any, batch_size: int | None) -> int | None:
     """Minibatches per epoch if the same for every row of ``weights`` (``(rows, n)``)."""
     if batch_size is None:
@@ -397,7 +391,7 @@ def epoch_batches(weights: Any, batch_size: int | None) -> int | None:
     return counts.pop() if len(counts) == 1 else None
 
 
-def _final_metrics(plan: _Plan, hp: Any, params: Any, train: Dataset, valid: Dataset | None):
+def final_metrics(plan: RunSpec, hp: Any, params: Any, train: Dataset, valid: Dataset | None):
     apply = plan.spec.model.apply
     out: dict[str, jax.Array] = {}
     sets = [("train", train)] + ([("val", valid)] if valid is not None else [])
@@ -428,8 +422,8 @@ def predict(model: Model, params: Any, x: Any, hp: Any) -> jax.Array:
       >>> jaxfit.predict(jaxfit.linear(), params, jnp.array([0.0, 1.0]), hp).tolist()
       [[1.0], [3.0]]
     """
-    _check_model(model)
-    _check_hp(hp)
+    check_model(model)
+    check_hp(hp)
     return _jitted_apply(model)(params, jnp.asarray(x), hp)
 
 
@@ -465,9 +459,9 @@ def evaluate(
       {'mse': 0.125, 'mae': 0.25}
     """
     metric_objs = [get_metric(m) for m in metrics]
-    _check_model(model)
-    _check_hp(hp)
-    spec = _spec(model, metric_objs[0] if metric_objs else "mse", None, None)
+    check_model(model)
+    check_hp(hp)
+    spec = step_spec(model, metric_objs[0] if metric_objs else "mse", None, None)
     ds = validate_inputs(spec, data, "data")
     pred = predict(model, params, ds.x, hp)
     out = {}

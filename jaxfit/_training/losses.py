@@ -248,7 +248,7 @@ Per output ``SS_res = sum w (y - pred)**2`` and ``SS_tot = sum w (y - ybar)**2``
 constant output (variance at rounding level) scores 1.0 if predicted exactly, else 0.0.
 """
 
-_REGISTRY = {
+METRICS = {
     m.name: m for m in (mse, mae, huber, binary_cross_entropy, softmax_cross_entropy, accuracy, r2)
 }
 
@@ -280,12 +280,12 @@ def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
     if isinstance(spec, Metric):
         return spec
     if isinstance(spec, str):
-        if spec not in _REGISTRY:
+        if spec not in METRICS:
             raise ValueError(
-                f"unknown metric {spec!r}; allowed names are {sorted(_REGISTRY)}, or pass a "
+                f"unknown metric {spec!r}; allowed names are {sorted(METRICS)}, or pass a "
                 "jaxfit.Metric or a callable (pred, y, weight) -> scalar."
             )
-        return _REGISTRY[spec]
+        return METRICS[spec]
     if callable(spec):
         try:
             return _wrap_callable(spec)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 from jax.core import Tracer
 
-from .._hp.hyperparams import _to_python, hyperparams, numeric, static
+from .._hp import hyperparams, numeric, static, to_python
 
 __all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
 
@@ -135,7 +135,7 @@ class Hyperparams:
             wd = self.weight_decay
             if not isinstance(wd, Tracer) and bool(np.any(np.asarray(wd) != 0)):
                 raise ValueError(
-                    f"{name}.weight_decay={_to_python(wd)} with optimizer="
+                    f"{name}.weight_decay={to_python(wd)} with optimizer="
                     f"{self.optimizer!r}: the step would not see the decay; use l2 (a penalty "
                     "in the objective)."
                 )

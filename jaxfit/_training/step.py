@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._hp.hyperparams import is_hyperparams
+from .._hp import is_hyperparams
 from .data import Dataset, as_dataset
 from .losses import Metric, check_targets, get_metric
 from .models import Model
@@ -86,7 +86,7 @@ class StepMetrics(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class _Spec:
+class StepSpec:
     """Everything static about a training run: the hashable key of its compiled program."""
 
     model: Model
@@ -95,7 +95,7 @@ class _Spec:
     explode_factor: float | None
 
 
-def _check_key(key: Any) -> jax.Array:
+def check_key(key: Any) -> jax.Array:
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         if key.shape != ():
             raise ValueError(f"key must be a single PRNG key; got a batch of shape {key.shape}.")
@@ -108,7 +108,7 @@ def _check_key(key: Any) -> jax.Array:
     )
 
 
-def _check_hp(hp: Any) -> None:
+def check_hp(hp: Any) -> None:
     if not is_hyperparams(hp):
         raise TypeError(
             f"hp must be an instance of a @jaxfit.hyperparams class (e.g. jaxfit.Hyperparams); "
@@ -116,7 +116,7 @@ def _check_hp(hp: Any) -> None:
         )
 
 
-def _check_model(model: Any) -> None:
+def check_model(model: Any) -> None:
     if not isinstance(model, Model):
         raise TypeError(
             f"model must be a jaxfit.Model (e.g. jaxfit.linear(), or "
@@ -124,8 +124,8 @@ def _check_model(model: Any) -> None:
         )
 
 
-def _spec(model, loss, optimizer, explode_factor) -> _Spec:
-    _check_model(model)
+def step_spec(model, loss, optimizer, explode_factor) -> StepSpec:
+    check_model(model)
     if optimizer is None:
         optimizer = make_optimizer
     if not callable(optimizer):
@@ -137,10 +137,12 @@ def _spec(model, loss, optimizer, explode_factor) -> _Spec:
         isinstance(explode_factor, int | float) and explode_factor > 1
     ):
         raise ValueError(f"explode_factor must be a number > 1 or None; got {explode_factor!r}.")
-    return _Spec(model, get_metric(loss), typing.cast(OptimizerFactory, optimizer), explode_factor)
+    return StepSpec(
+        model, get_metric(loss), typing.cast(OptimizerFactory, optimizer), explode_factor
+    )
 
 
-def _init(spec: _Spec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
+def new_train_state(spec: StepSpec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
     params = spec.model.init(key, x, hp)
     tx = spec.optimizer(hp)
     dtype = jnp.result_type(*jax.tree.leaves(params)) if jax.tree.leaves(params) else x.dtype
@@ -155,7 +157,7 @@ def _init(spec: _Spec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
     )
 
 
-def _step(spec: _Spec, hp: Any, state: TrainState, batch: Dataset, n_train: Any = None):
+def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_train: Any = None):
     """One guarded optimizer step; a setting that fails keeps its last good state.
 
     ``n_train`` (the training set's total weight) scales the ``l2`` penalty when
@@ -247,9 +249,9 @@ def init_state(
       >>> int(state.step), bool(state.alive)
       (0, True)
     """
-    _check_hp(hp)
-    spec = _spec(model, "mse", optimizer, None)
-    return _init(spec, hp, _check_key(key), jnp.asarray(x))
+    check_hp(hp)
+    spec = step_spec(model, "mse", optimizer, None)
+    return new_train_state(spec, hp, check_key(key), jnp.asarray(x))
 
 
 def make_step(
@@ -292,8 +294,8 @@ def make_step(
       >>> [round(float(v), 3) for v in (state.params["w"][0, 0], state.params["b"][0])]
       [2.0, 1.0]
     """
-    _check_hp(hp)
-    spec = _spec(model, loss, optimizer, explode_factor)
+    check_hp(hp)
+    spec = step_spec(model, loss, optimizer, explode_factor)
     compiled = _jitted_step(spec)
 
     def step(state: TrainState, batch: tuple) -> tuple[TrainState, StepMetrics]:
@@ -306,10 +308,10 @@ def make_step(
 
 
 @functools.cache
-def _jitted_step(spec: _Spec):
+def _jitted_step(spec: StepSpec):
     def body(hp, state, batch):
         TRACES["step"] += 1
-        return _step(spec, hp, state, batch)
+        return guarded_step(spec, hp, state, batch)
 
     return jax.jit(body)
 
@@ -318,7 +320,7 @@ def _float_dtype(x: jax.Array) -> Any:
     return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
 
 
-def validate_inputs(spec: _Spec, data: Any, arg: str) -> Dataset:
+def validate_inputs(spec: StepSpec, data: Any, arg: str) -> Dataset:
     """Host-side checks of a data set against the loss's target kind."""
     ds = as_dataset(data, arg=arg)
     check_targets(spec.loss, ds.y, arg=f"{arg} y")
