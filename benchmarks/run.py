@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `import benchmarks` work
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import common
-from jaxfit._cli.bench_measure import _bytes, _si  # the same formatting as jaxfit bench
+from jaxfit._cli.bench_measure import format_bytes, format_si  # the same formatting as jaxfit bench
 
 BENCHMARKS = ("sweep_speed", "model_selection")
 RESULTS_MD = common.BENCH_DIR / "RESULTS.md"
@@ -97,17 +97,17 @@ def _notes(row: dict[str, Any]) -> str:
     if row.get("chunk_size") and row.get("n_chunks", 1) > 1:
         notes.append(
             f"{row['n_chunks']} chunks of {row['chunk_size']} rows, "
-            f"{_bytes(row.get('bytes_per_row'))}/row"
+            f"{format_bytes(row.get('bytes_per_row'))}/row"
         )
     if row.get("memory_budget"):
-        notes.append(f"budget {_bytes(row['memory_budget'])}")
+        notes.append(f"budget {format_bytes(row['memory_budget'])}")
     if row.get("ru_maxrss_bytes"):
         notes.append(
-            f"ru_maxrss {_bytes(row['ru_maxrss_bytes'])} (compiling included); timed call: "
-            f"peak RSS {_bytes(row.get('rss_peak_timed_bytes'))} = "
-            f"{_bytes(row.get('rss_before_timed_bytes'))} before + "
-            f"{_bytes(row.get('result_bytes'))} result arrays + "
-            f"{_bytes(row.get('rss_working_bytes'))} working"
+            f"ru_maxrss {format_bytes(row['ru_maxrss_bytes'])} (compiling included); timed call: "
+            f"peak RSS {format_bytes(row.get('rss_peak_timed_bytes'))} = "
+            f"{format_bytes(row.get('rss_before_timed_bytes'))} before + "
+            f"{format_bytes(row.get('result_bytes'))} result arrays + "
+            f"{format_bytes(row.get('rss_working_bytes'))} working"
         )
     if row.get("same_result") is False:
         notes.append(f"max rel. diff {row.get('max_rel_diff', float('nan')):.2g}")
@@ -127,7 +127,7 @@ def _table(payload: dict[str, Any]) -> list[str]:
             r["workload"], str(r["n_settings"]), _num(r.get("steps")), r["system"],
             _num(r.get("wall_s")), _num(r.get("compile_s")), _ratio(r, rows),
             _num(r.get("gflops")), "—" if fraction is None else f"{100 * fraction:.1f}%",
-            _bytes(r.get("memory_bytes")), _num(r.get("same_result")), _notes(r),
+            format_bytes(r.get("memory_bytes")), _num(r.get("same_result")), _notes(r),
         ]  # fmt: skip
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
@@ -180,9 +180,9 @@ def _flop_lines(payload: dict[str, Any]) -> list[str]:
     out = []
     for name, c in payload.get("flop_check", {}).items():
         out.append(
-            f"- {name}: {_si(c['hand_per_step'])} FLOPs per setting-step by hand; XLA "
-            f"cost_analysis of one step: {_si(c.get('xla_per_step_vmap'))} (vmap's), "
-            f"{_si(c.get('xla_per_step_jaxfit'))} (jaxfit's, with weights and guards); "
+            f"- {name}: {format_si(c['hand_per_step'])} FLOPs per setting-step by hand; XLA "
+            f"cost_analysis of one step: {format_si(c.get('xla_per_step_vmap'))} (vmap's), "
+            f"{format_si(c.get('xla_per_step_jaxfit'))} (jaxfit's, with weights and guards); "
             f"hand/XLA = {_num(c.get('hand_over_xla_vmap'))}; {c.get('bound', '')}"
         )
     return out

@@ -13,7 +13,7 @@ import statistics
 import jax
 import pytest
 
-from jaxfit._cli.bench import _bench_workload, _json_path, run_bench
+from jaxfit._cli.bench import _json_path, bench_workload, run_bench
 from jaxfit._cli.bench_workloads import WORKLOADS, default_settings
 from jaxfit._cli.main import main
 
@@ -100,7 +100,7 @@ def test_mlp_large_hand_flops_agree_with_xla_cost_analysis():
     # XLA counts the scan body once, so one step checks the count of every step count.
     w = WORKLOADS["mlp-large"]
     short = dataclasses.replace(w, base=w.base.replace(steps=1))
-    row = _bench_workload(short, 1, 1, lambda line: None, devices=jax.devices()[:1])
+    row = bench_workload(short, 1, 1, lambda line: None, devices=jax.devices()[:1])
     _assert_agrees(row["flop_check"], 0.03)
 
 

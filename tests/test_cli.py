@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from jaxfit._cli.demo import demo_command
 from jaxfit._cli.main import main
 
@@ -65,9 +67,10 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "demo" in capsys.readouterr().out
 
 
-def test_console_script_entry_point():
+@pytest.mark.parametrize("module", ["jaxfit._cli", "jaxfit._cli.main"])
+def test_runs_as_a_module(module):
     proc = subprocess.run(
-        [sys.executable, "-m", "jaxfit._cli.main", "--version"],
+        [sys.executable, "-m", module, "--version"],
         capture_output=True,
         text=True,
         check=True,

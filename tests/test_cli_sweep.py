@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import jaxfit
+from jaxfit._cli import sweep_command
 from jaxfit._cli.config import ConfigError, load_config
 from jaxfit._cli.main import main
 from jaxfit._cli.sweep_command import run_config
@@ -211,7 +212,7 @@ def test_interrupt_says_how_to_resume(monkeypatch, tmp_path):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jaxfit, "sweep", interrupted)
+    monkeypatch.setattr(sweep_command, "sweep", interrupted)
     code, err = cli(["sweep", str(EXAMPLES / "linear_lr.toml"), "--out", str(tmp_path)])
     assert code == 130 and "interrupted; run the same command to resume" in err
 
@@ -236,7 +237,7 @@ def test_group_cv_trains_on_the_folds_of_group_kfold(runs, monkeypatch, tmp_path
         seen.update(kwargs)
         return sweep(**kwargs)
 
-    monkeypatch.setattr(jaxfit, "sweep", recording)
+    monkeypatch.setattr(sweep_command, "sweep", recording)
     result, stdout, _ = run(EXAMPLES / "grouped_cv.toml", tmp_path)  # compiled by `runs`
     with open(EXAMPLES / "data" / "visits.csv", newline="") as fh:
         subjects = np.array([row["subject"] for row in csv.DictReader(fh)])

@@ -47,7 +47,7 @@ def labelled(result):
 
 @pytest.fixture(scope="module")
 def example():
-    """The hand-built result of the docstrings: settings 2 (NaN in seed 1) and 3 diverged."""
+    """The hand-built test result: settings 2 (NaN in seed 1) and 3 diverged."""
     return _example()
 
 

@@ -26,7 +26,7 @@ from .bench_measure import (
 )
 from .bench_workloads import LINEAR_FLOP_NOTE, WORKLOADS, Workload, default_settings
 
-__all__ = ["bench_command", "register", "run_bench"]
+__all__ = ["bench_command", "bench_workload", "register", "run_bench"]
 
 NAME = "jaxfit_bench"
 # On a CPU, mlp-large takes minutes even at one setting: --quick leaves it out by default.
@@ -120,7 +120,7 @@ def run_bench(
         n = n_settings or default_settings(
             w, machine["platform"], machine["device_count"], quick=quick
         )
-        rows.append(_bench_workload(w, n, repeats, log))
+        rows.append(bench_workload(w, n, repeats, log))
         peaks.append({"when": f"after {name}", **matmul_peak_flops(repeats=PEAK_REPEATS[mode])})
     peak = max(p["median_flops"] for p in peaks)
     for row in rows:
@@ -164,9 +164,11 @@ def run_bench(
     )
 
 
-def _bench_workload(
+def bench_workload(
     w: Workload, n: int, repeats: int, log: Any, devices: Sequence[Any] | None = None
 ) -> dict[str, Any]:
+    """One row of :func:`run_bench`: workload ``w`` at ``n`` settings, warmed up, then timed
+    ``repeats`` times (``peak_fraction`` is left ``None`` until the peak is known)."""
     x, y = w.data()
     space = grid(learning_rate=w.learning_rates(n))
 

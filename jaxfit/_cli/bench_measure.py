@@ -28,6 +28,8 @@ from .._sweeping import memory_bytes as memory_bytes
 __all__ = [
     "compile_timed",
     "dense_step_flops",
+    "format_bytes",
+    "format_si",
     "format_table",
     "jsonable",
     "machine_info",
@@ -256,9 +258,9 @@ def format_table(doc: dict[str, Any]) -> str:
         ratio = r["flop_check"]["hand_over_xla"]
         table.append((
             r["workload"], str(r["n_settings"]), str(r["steps"]), f"{r['compile_s']:.3g}",
-            f"{r['wall_s']:.3g}", _si(r["settings_per_s"]), _si(r["steps_per_s"]),
+            f"{r['wall_s']:.3g}", format_si(r["settings_per_s"]), format_si(r["steps_per_s"]),
             f"{r['flops_per_s'] / 1e9:,.3g}", f"{100 * r['peak_fraction']:.1f}%",
-            "—" if ratio is None else f"{ratio:.3f}", _bytes(r["memory_bytes"]),
+            "—" if ratio is None else f"{ratio:.3f}", format_bytes(r["memory_bytes"]),
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
@@ -267,7 +269,8 @@ def format_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _si(v: float | None) -> str:
+def format_si(v: float | None) -> str:
+    """A rate with an SI prefix, ``"1.23M"``; ``"—"`` for ``None``."""
     if v is None:
         return "—"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -276,7 +279,8 @@ def _si(v: float | None) -> str:
     return f"{v:.3g}"
 
 
-def _bytes(v: float | None) -> str:
+def format_bytes(v: float | None) -> str:
+    """A byte count in binary units, ``"1.5 GiB"``; ``"—"`` for ``None``."""
     if v is None:
         return "—"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._cv import GroupKFold, KFold, ShuffleSplit, StratifiedKFold, TimeSeriesSplit
-from .config import (
+from .schema import (
     REQUIRED,
     ConfigError,
     Invalid,

@@ -8,6 +8,12 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._cv import StratifiedKFold
+from .._hp import grid, to_dict
+from .._sweeping import sweep
+from .._training import CAUSES, Hyperparams, fit, linear, mlp
+from .._version import __version__
+
 __all__ = ["demo_command", "register", "spirals"]
 
 DEFAULT_OUT = "jaxfit-demo"
@@ -60,8 +66,6 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
     import jax
     import numpy as np
 
-    import jaxfit
-
     t_all = time.perf_counter()
     key = jax.random.key(seed)
     k_data, k_noise, k_fit, k_sweep, k_cv = jax.random.split(key, 5)
@@ -69,19 +73,19 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
     x = np.asarray(jax.random.uniform(k_data, (n,), minval=-1.0, maxval=1.0))
     y = 2.0 * x + 1.0 + 0.1 * np.asarray(jax.random.normal(k_noise, (n,)))
     say(
-        f"jaxfit {jaxfit.__version__} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, "
+        f"jaxfit {__version__} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, "
         f"{n} points"
     )
     say()
     say("1. Parameters are learned; hyperparameters are chosen before training.")
-    hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.1, steps=500)
+    hp = Hyperparams(optimizer="sgd", learning_rate=0.1, steps=500)
     t0 = time.perf_counter()
-    result = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=k_fit)
+    result = fit(linear(), "mse", (x, y), hp, key=k_fit)
     a, b = float(result.params["w"][0, 0]), float(result.params["b"][0])
     elapsed = time.perf_counter() - t0
     design = np.stack([x, np.ones(n)], axis=1)
     a_ls, b_ls = np.linalg.lstsq(design, y, rcond=None)[0]
-    lr = jaxfit.to_dict(hp)["learning_rate"]
+    lr = to_dict(hp)["learning_rate"]
     say(f"   hyperparameters  optimizer={hp.optimizer!r}  learning_rate={lr}  steps={hp.steps}")
     say(
         f"   learned          a = {a:.4f}   b = {b:.4f}   (final mse "
@@ -96,8 +100,8 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
         f"2. Sweep: {len(rates)} learning rates x {seeds} seeds = {len(rates) * seeds} runs, "
         "trained at once by jax.vmap in one compiled program."
     )
-    lr_sweep = jaxfit.sweep(
-        jaxfit.linear(), "mse", (x, y), hp, jaxfit.grid(learning_rate=rates),
+    lr_sweep = sweep(
+        linear(), "mse", (x, y), hp, grid(learning_rate=rates),
         key=k_sweep, seeds=seeds, progress=False,
     )  # fmt: skip
     _lr_table(lr_sweep, say)
@@ -112,8 +116,8 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
     xs, ys = spirals(150, seed=seed)
     depths = [(16,), (16, 16), (16, 16, 16)]
     cv_rates = [0.003, 0.01, 0.03, 0.1]
-    base = jaxfit.Hyperparams(optimizer="adam", steps=400, activation="tanh")
-    space = jaxfit.grid(hidden=depths, learning_rate=cv_rates)
+    base = Hyperparams(optimizer="adam", steps=400, activation="tanh")
+    space = grid(hidden=depths, learning_rate=cv_rates)
     say(
         f"3. Cross-validation: an MLP on {len(ys)} points of 3 interleaved spirals (no download), "
         f"{len(depths)} depths x {len(cv_rates)} learning rates x 5 folds."
@@ -123,9 +127,9 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
         "rate and the folds are vmapped."
     )
     t0 = time.perf_counter()
-    cv_sweep = jaxfit.sweep(
-        jaxfit.mlp(3), "softmax_cross_entropy", (xs, ys), base, space, key=k_cv,
-        cv=jaxfit.StratifiedKFold(5, shuffle=True, seed=seed), metrics=["accuracy"],
+    cv_sweep = sweep(
+        mlp(3), "softmax_cross_entropy", (xs, ys), base, space, key=k_cv,
+        cv=StratifiedKFold(5, shuffle=True, seed=seed), metrics=["accuracy"],
         progress=False,
     )  # fmt: skip
     cv_s = time.perf_counter() - t0
@@ -153,8 +157,6 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
 def _lr_table(r: Any, say) -> None:
     import numpy as np
 
-    import jaxfit
-
     say(f"   {'learning_rate':>13}  {'a':>8}  {'b':>8}  {'final mse':>18}  status")
     for i, h in enumerate(r.hyperparams):
         params = [r.params(i, s) for s in range(r.seeds)]
@@ -162,7 +164,7 @@ def _lr_table(r: Any, say) -> None:
         b = np.mean([float(p["b"][0]) for p in params])
         if r.diverged[i].any():
             steps = sorted({int(s) for s in r.diverged_step[i][r.diverged[i]]})
-            causes = sorted({jaxfit.CAUSES[int(c)] for c in r.cause[i][r.diverged[i]]})
+            causes = sorted({CAUSES[int(c)] for c in r.cause[i][r.diverged[i]]})
             status = (
                 f"DIVERGED ({', '.join(causes)}) at step {', '.join(map(str, steps))} in "
                 f"{int(r.diverged[i].sum())} of {r.seeds} seeds"

@@ -19,8 +19,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .._sweeping import SweepDiverged
+from .._hp import static_key
+from .._sweeping import SweepDiverged, sweep, sweep_plan
 from .._training import METRICS, MODELS
+from .._version import __version__
 from .config import CLASSIFIERS, ConfigError, SweepConfig, load_config
 from .datasources import Data, load_data, split_validation, standardize
 
@@ -122,8 +124,6 @@ def run_config(
     """
     import jax
 
-    import jaxfit
-
     def say(line: str = "") -> None:
         if not quiet:
             print(line, file=stdout or sys.stdout, flush=True)
@@ -142,7 +142,7 @@ def run_config(
         raise ConfigError(config.file, "output", "dir", f"{out_dir} is a file, not a directory.")
     state = _state(out_dir, config)
     if dry_run:
-        plan = _refusing(config, lambda: jaxfit.sweep_plan(**job.kwargs))
+        plan = _refusing(config, lambda: sweep_plan(**job.kwargs))
         say(str(plan))
         say(_estimate(plan, jax))
         say(f"output   {out_dir}: {_STATES[state]}")
@@ -150,7 +150,7 @@ def run_config(
         return plan
     _claim(out_dir, config, state, force)
     settings = config.space.apply(config.hyperparams) if config.space else [config.hyperparams]
-    n_groups = len({jaxfit.static_key(h) for h in settings})
+    n_groups = len({static_key(h) for h in settings})
     folds = getattr(config.cv, "n_splits", config.cv) or 1
     seeds = config.options["seeds"]
     runs = f"{len(settings)} settings x {seeds} seeds" + f" x {folds} folds" * (folds > 1)
@@ -161,7 +161,7 @@ def run_config(
     if done:
         say(f"resume   {done} finished chunk(s) in {checkpoint}")
     t0 = time.perf_counter()
-    result = _refusing(config, lambda: jaxfit.sweep(
+    result = _refusing(config, lambda: sweep(
         **job.kwargs, checkpoint_dir=str(checkpoint), keep_params=config.save_params,
         progress=False if quiet else progress,
     ))  # fmt: skip
@@ -309,8 +309,6 @@ def _claim(out_dir: pathlib.Path, config: SweepConfig, state: str, force: bool) 
     out_dir.mkdir(parents=True, exist_ok=True)
     if (out_dir / COPY).resolve() != own:
         _write(out_dir / COPY, config.text)
-    from .._version import __version__
-
     marker = {"digest": config.digest, "config": str(own), "jaxfit": __version__}
     _write(out_dir / MARKER, json.dumps(marker, indent=2) + "\n")
 

@@ -37,10 +37,21 @@ def column_floats(a: np.ndarray) -> list[float]:
     return [floats[i] for i in inverse.reshape(-1)]
 
 
-def group_dicts(batch: Any) -> list[dict[str, Any]]:
-    """``[to_dict(h) for h in unstack(batch)]`` for a host batch, a column at a time."""
+def group_dicts(batch: Any, n: int | None = None) -> list[dict[str, Any]]:
+    """``[to_dict(h) for h in unstack(batch)]`` for a host batch, a column at a time.
+
+    ``n`` is the number of settings; it is read from the batch when the class has numeric
+    fields, and must be given for a class whose fields are all static (its batch has no
+    leaves to carry a batch axis).
+    """
     spec = fields_of(batch, "batch")
-    n = batch.batch_shape[0]
+    if spec.numeric:
+        n = batch.batch_shape[0]
+    elif n is None:
+        raise ValueError(
+            f"{type(batch).__name__} has no numeric field, so its batch does not know how "
+            "many settings it holds: pass n."
+        )
     columns: dict[str, list[Any]] = {}
     for name in spec.numeric:
         a = np.asarray(getattr(batch, name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import inspect
 from typing import Any, TypeVar, dataclass_transform
 
 import jax
@@ -37,6 +38,8 @@ _KIND = "jaxfit_kind"  # dataclasses.Field.metadata key: "static" or "numeric"
 _BOUNDS = "jaxfit_bounds"
 _MARK = "__jaxfit_hyperparams__"  # set in the class's own __dict__ by the decorator
 _RESERVED = {"replace", "batch_shape"}
+# Declared by a class beside its __check_init__: the check also accepts a stacked batch.
+_BATCHED = "__check_init_batched__"
 # Set on instances built by the validating constructor (not on JAX's unflattened ones), so
 # replace() need only check the fields it changes.
 _VALIDATED = "_jaxfit_validated"
@@ -129,6 +132,17 @@ def hyperparams(cls: type[T]) -> type[T]:
     JAX's placeholder objects pass through untouched. An optional method
     ``__check_init__(self)`` runs after the field checks for cross-field validation.
 
+    A sweep over a :class:`jaxfit.Space` can check a whole static group's settings at
+    once, stacked into one batch, instead of one object per setting (much faster for
+    large spaces). It does so only when the class that defines ``__check_init__`` also
+    sets the plain class attribute ``__check_init_batched__ = True`` (no annotation): a
+    promise that the check accepts such a batch and raises exactly when one of its
+    settings would, which holds when it reads numeric fields only through ``np.any`` or
+    ``np.all`` and never as a single number (``if self.rate > 1``). The declaration
+    covers the ``__check_init__`` defined beside it: a subclass that overrides the method
+    must declare it again, or its settings are checked one at a time. A class without
+    ``__check_init__`` needs nothing; :class:`jaxfit.Hyperparams` declares it.
+
     Instances are keyword-only, frozen and compared by value. ``replace(**changes)``
     returns a validated copy; ``batch[i]`` indexes a batch made by :func:`jaxfit.stack`.
 
@@ -148,7 +162,7 @@ def hyperparams(cls: type[T]) -> type[T]:
 
     Raises:
       TypeError: when a field's default cannot be a numeric leaf and is not marked static,
-        or a field name is reserved.
+        a field name is reserved, or ``__check_init_batched__`` is annotated or not a bool.
 
     Examples:
       >>> import jax, jaxfit
@@ -170,6 +184,7 @@ def hyperparams(cls: type[T]) -> type[T]:
                 f"{cls.__name__} inherits from dataclass {base.__name__}, which is not a "
                 "jaxfit hyperparameter class; decorate it with @jaxfit.hyperparams too."
             )
+    _check_batched_declaration(cls)
     mark_plain_fields(cls)
     cls = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
@@ -238,6 +253,17 @@ def hyperparams(cls: type[T]) -> type[T]:
 
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
     return cls
+
+
+def _check_batched_declaration(cls: type) -> None:
+    if _BATCHED in inspect.get_annotations(cls):
+        raise TypeError(
+            f"{cls.__name__}.{_BATCHED} is annotated, which would make it a field; declare it "
+            f"as a plain class attribute: `{_BATCHED} = True`."
+        )
+    declared = cls.__dict__.get(_BATCHED, False)
+    if not isinstance(declared, bool):
+        raise TypeError(f"{cls.__name__}.{_BATCHED} must be True or False; got {declared!r}.")
 
 
 def is_hyperparams(obj: Any) -> bool:

@@ -3,8 +3,7 @@
 matplotlib is an optional extra (``pip install 'jaxfit[plot]'``), imported inside each
 function so that ``import jaxfit`` never loads it. Figures are made with
 ``matplotlib.figure.Figure`` directly, never through pyplot, so they draw headless and
-leave the global backend and pyplot's list of open figures alone. The helpers they share
-live in ``_plot_common.py``.
+leave the global backend and pyplot's list of open figures alone.
 
 Artists worth finding carry a ``gid``: ``setting-{i}``, ``run-{i}-{c}`` and ``diverged-{i}``
 (curves), ``series-{k}``, ``diverged`` and ``no-score`` (score), ``diverged-{row}-{col}``
@@ -15,35 +14,13 @@ crosses as the lines ``diverged`` and ``diverged-edge``.
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from .figures_common import (
-    DPI,
-    FIGSIZE,
-    RED,
-    _axes,
-    _best_of,
-    _by,
-    _crosses,
-    _direction,
-    _key,
-    _label,
-    _levels,
-    _log_spaced,
-    _metric,
-    _norm,
-    _param,
-    _ranked,
-    _ranked_first,
-    _runs,
-    _spans_decade,
-    require,
-)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_curves", "plot_heatmap", "plot_score", "save_figures"]
 
+_FIGSIZE = (6.4, 4.4)
+_DPI = 120
+_RED = "tab:red"  # diverged settings, in every figure
 _MAX_LINES = 8  # plot_score draws one line per value of another hyperparameter up to this many
 # plot_curves makes each curve a Line2D of its own, with a gid, up to this many curves; more
 # are drawn as a few LineCollections: ~2 ms per Line2D is seconds for thousands of settings.
@@ -70,7 +50,7 @@ def plot_curves(
     individual: bool = False,
 ) -> Axes:
     """Loss against step, one line per setting; see ``SweepResult.plot_curves``."""
-    require("plot_curves")
+    _require("plot_curves")
     from matplotlib.lines import Line2D
 
     if metric not in ("train_loss", "val_loss"):
@@ -93,7 +73,7 @@ def plot_curves(
     n = len(r)
     colours, handles = _colour_by(r, color_by, ax) if color_by else (["C0"] * n, [])
     diverged = np.asarray(r.diverged.any(axis=1))
-    colours = [RED if d else c for d, c in zip(diverged, colours, strict=True)]
+    colours = [_RED if d else c for d, c in zip(diverged, colours, strict=True)]
     curves = [_curve(r, metric, i) for i in range(n)]
     # NaN from the first step any run lost: the mean ends there.
     means = [runs.mean(axis=0) for _, runs in curves]
@@ -103,7 +83,7 @@ def plot_curves(
     draw(ax, curves, means, colours, diverged, ends, individual)
     if ends:
         label = f"diverged ({len(ends)} of {n})"
-        handles.append(Line2D([], [], color=RED, ls="--", marker="x", mew=2, label=label))
+        handles.append(Line2D([], [], color=_RED, ls="--", marker="x", mew=2, label=label))
     if handles:
         ax.legend(handles=handles, fontsize="small")
     shown = [np.zeros(0), *means, *(runs.ravel() for _, runs in curves if individual)]
@@ -193,7 +173,7 @@ def plot_score(
     r: SweepResult, param: str | None = None, metric: str | None = None, *, ax: Axes | None = None
 ) -> Axes:
     """The mean score against one hyperparameter, ± std; see ``SweepResult.plot_score``."""
-    require("plot_score")
+    _require("plot_score")
     from matplotlib.container import Container
 
     name = _metric(r, metric)
@@ -253,7 +233,7 @@ def plot_heatmap(
     r: SweepResult, x: str, y: str, metric: str | None = None, *, ax: Axes | None = None
 ) -> Axes:
     """The mean score over a grid of two hyperparameters; see ``SweepResult.plot_heatmap``."""
-    require("plot_heatmap")
+    _require("plot_heatmap")
     from matplotlib import colormaps
     from matplotlib.patches import Rectangle
 
@@ -283,7 +263,7 @@ def plot_heatmap(
         if state == "diverged":
             gid = f"diverged-{row}-{col}"
             ax.add_patch(
-                Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec=RED, hatch="xx", gid=gid)
+                Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec=_RED, hatch="xx", gid=gid)
             )
         if state and grid.size <= 200:  # beyond that the numbers would not be readable
             text, colour = _cell_text(float(grid[row, col]), state, cmap, norm)
@@ -325,7 +305,7 @@ def save_figures(
     r: SweepResult, directory: str | os.PathLike, *, metric: str | None = None
 ) -> list[pathlib.Path]:
     """Writes every figure as a PNG file into ``directory``; see ``SweepResult.save_figures``."""
-    require("save_figures")
+    _require("save_figures")
     from matplotlib.figure import Figure
 
     if not isinstance(directory, str | os.PathLike):
@@ -345,7 +325,7 @@ def save_figures(
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for filename, plot in draw:
-        figure = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+        figure = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
         plot(figure.add_subplot())
         figure.savefig(out / filename)
         figure.clear()  # free the artists now (the figure is in no pyplot registry)
@@ -443,4 +423,149 @@ def _mark_failed(ax: Axes, r: SweepResult, xs: np.ndarray, failed: dict[int, lis
         text = ("diverged" if k == 1 else f"{k} diverged") if k else "no score"
         ax.annotate(text, (xs[level], 0.03), xycoords=ax.get_xaxis_transform(), xytext=(0, 9),
                     textcoords="offset points", ha="center", fontsize=7,
-                    color=RED if k else "0.4")  # fmt: skip
+                    color=_RED if k else "0.4")  # fmt: skip
+
+
+# -- what the figures share: argument checks, rankings, levels, labels, scales ------------
+
+
+def _require(method: str) -> None:
+    """Raises an ``ImportError`` that says how to install matplotlib, if it is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            f"SweepResult.{method} draws with matplotlib, which is not installed: "
+            "pip install 'jaxfit[plot]'"
+        ) from e
+
+
+def _axes(ax: Any) -> Axes:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        return Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained").add_subplot()
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None; got {type(ax).__name__}.")
+    return ax
+
+
+def _metric(r: SweepResult, metric: Any) -> str:
+    if metric is None:
+        return r._metric(None)
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a metric name (str) or None; got {metric!r}.")
+    if metric not in r.metrics:
+        raise ValueError(
+            f"metric={metric!r} is not a metric of this sweep; available are {list(r.metrics)}."
+        )
+    return metric
+
+
+def _param(r: SweepResult, name: Any, arg: str) -> str:
+    """``name``, checked to be a hyperparameter that varies in the sweep."""
+    choices = f"the varied ones are {list(r.varied)}" if r.varied else "none varies in this sweep"
+    if not isinstance(name, str):
+        raise TypeError(f"{arg} must be a hyperparameter name (str), got {name!r}; {choices}.")
+    if name in r.varied:
+        return name
+    if name in r.hyperparams[0]:
+        raise ValueError(
+            f"{arg}={name!r} does not vary in this sweep (every setting has "
+            f"{r.hyperparams[0][name]!r}); {choices}."
+        )
+    raise ValueError(f"{arg}={name!r} is not a hyperparameter of this sweep; {choices}.")
+
+
+def _direction(r: SweepResult, name: str) -> str:
+    return "higher is better" if r.greater_is_better[name] else "lower is better"
+
+
+def _runs(r: SweepResult) -> str:
+    seeds = f"{r.seeds} seed{'s' if r.seeds != 1 else ''}"
+    return seeds + (f" × {r.folds} folds" if r.folds > 1 else "")
+
+
+def _ranked(r: SweepResult, name: str) -> np.ndarray:
+    """``(N,)`` bool: the settings that ``ranking`` keeps (no diverged run, a finite mean)."""
+    return ~r.diverged.any(axis=1) & np.isfinite(r.mean(name))
+
+
+def _key(r: SweepResult, name: str) -> np.ndarray:
+    """``(N,)``: the mean score, negated where greater is better: lower keys rank first."""
+    return -r.mean(name) if r.greater_is_better[name] else r.mean(name)
+
+
+def _best_of(indices: Sequence[int], key: np.ndarray) -> int:
+    """The best of some ranked settings; on a tie the lower index, as ``ranking`` orders."""
+    return min(indices, key=lambda i: (key[i], i))
+
+
+def _by(labels: Sequence[Any], indices: Iterable[int]) -> dict[Any, list[int]]:
+    """``indices`` grouped by ``labels[i]``."""
+    groups: dict[Any, list[int]] = {}
+    for i in indices:
+        groups.setdefault(labels[i], []).append(i)
+    return groups
+
+
+def _ranked_first(r: SweepResult, name: str) -> int | None:
+    return next((int(i) for i in r.ranking(name)), None)
+
+
+def _is_number(v: Any) -> bool:
+    number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    return number and math.isfinite(v)
+
+
+def _levels(values: list[Any]) -> tuple[list[Any], list[int], bool]:
+    """The distinct values (sorted if numbers), the position of each value, all numbers?"""
+    numeric = all(_is_number(v) for v in values)
+    keys = [float(v) if numeric else repr(v) for v in values]  # repr: a list is unhashable
+    distinct = sorted(set(keys)) if numeric else list(dict.fromkeys(keys))
+    first = dict(zip(reversed(keys), reversed(values), strict=True))
+    position = {k: j for j, k in enumerate(distinct)}
+    return [first[k] for k in distinct], [position[k] for k in keys], numeric
+
+
+def _label(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _spans_decade(values: np.ndarray) -> bool:
+    """Whether the finite ``values`` are all positive and span more than a factor of ten."""
+    v = values[np.isfinite(values)]
+    return bool(v.size and v.min() > 0 and v.max() > 10 * v.min())
+
+
+def _log_spaced(levels: list[Any]) -> bool:
+    """Whether sorted positive numbers spanning more than a decade are closer to evenly
+    spaced on a log scale than on a linear one (0.001, 0.01, 0.1 are; 1, 2, ..., 20 not)."""
+    u = np.asarray(levels, dtype=float)
+    if not _spans_decade(u):
+        return False
+    lin, log = np.diff(u), np.diff(np.log(u))  # two values: both spreads 0, so log
+    return bool(np.std(log) / np.mean(log) <= np.std(lin) / np.mean(lin))
+
+
+def _norm(values: np.ndarray, *, log: bool = True) -> Normalize:
+    """A log colour scale (if ``log``) for positive values over more than a decade, else linear."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    if log and _spans_decade(values):
+        return LogNorm(values.min(), values.max())
+    if values.size == 0:
+        return Normalize(0.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    return Normalize(lo, hi) if hi > lo else Normalize(lo - 0.5, hi + 0.5)
+
+
+def _crosses(ax: Axes, x: Any, y: Any, gid: str, **style: Any) -> None:
+    """Red crosses at ``(x, y)``, or on the bottom edge of the axes where ``y`` is None."""
+    style = dict(ls="none", marker="x", ms=9, mew=2.2, zorder=4, color=_RED) | style
+    if y is None:
+        edge = ax.get_xaxis_transform()  # x in data, y in axes coordinates
+        ax.plot(x, [0.03] * len(x), transform=edge, clip_on=False, gid=gid, **style)
+    else:
+        ax.plot(x, y, gid=gid, **style)

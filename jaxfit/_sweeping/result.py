@@ -1,4 +1,11 @@
-"""``SweepResult``: the frozen, host-side outcome of a sweep over settings and seeds."""
+"""``SweepResult``: the frozen, host-side outcome of a sweep over settings and seeds.
+
+With it, ``GroupInfo`` (one compiled group of settings) and ``SweepDiverged`` (nothing can
+be ranked). The result's construction-time checks live in ``result_checks.py``, its plain
+text views (records, the summary table) in ``result_views.py``, its storage format in
+``serialize.py`` and its figures in ``figures.py`` (imported when a figure is drawn, so
+that ``import jaxfit`` never loads matplotlib).
+"""
 
 from __future__ import annotations
 
@@ -11,15 +18,11 @@ import jax
 import numpy as np
 
 from .._checks import checked_index, is_int
-from .._hp import numeric_fields
-from .result_base import (
-    Exports,
-    GroupInfo as GroupInfo,
-    SweepDiverged as SweepDiverged,
-    _example as _example,
-)
-from .result_checks import check_result
-from .result_views import no_ranking_text
+from .._hp import numeric_fields, static_key, to_dict
+from .._training import CAUSES, Hyperparams
+from .result_checks import check_group, check_result
+from .result_views import no_ranking_text, records, summary_text
+from .serialize import from_files, to_files, write_dir
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,14 +30,77 @@ if TYPE_CHECKING:
 __all__ = ["GroupInfo", "SweepDiverged", "SweepResult"]
 
 
+class SweepDiverged(RuntimeError):
+    """Raised by :meth:`SweepResult.best` when no setting can be ranked.
+
+    A setting is ranked only if none of its seeds diverged and its mean score is finite.
+    When no setting qualifies there is no "best" to report; the message counts the
+    diverged settings by cause (``"nan"``, ``"inf"``, ``"explode"``) and suggests a fix.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+      >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+      >>> space = jaxfit.grid(learning_rate=[10.0, 20.0, 30.0, 40.0])  # all far too large
+      >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+      ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+      >>> try:
+      ...     r.best()
+      ... except jaxfit.SweepDiverged as e:
+      ...     print(str(e)[:40])
+      all 4 settings diverged (explode: 4); lo
+    """
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GroupInfo:
+    """One group of settings sharing their static fields, run as one compiled program.
+
+    Attributes:
+      static_key: the group's :func:`jaxfit.static_key`.
+      indices: ``(n_g,)`` int, the group's setting indices into ``0 .. N-1``.
+      compile_s: seconds spent compiling (probe and final program).
+      run_s: seconds spent running, compilation excluded.
+      chunk_size: rows (setting x seed pairs) per compiled call (0 if every row was
+        resumed from a checkpoint).
+      n_chunks: the number of compiled calls this run made (0 if all were resumed).
+      bytes_per_row: XLA's memory estimate per extra row on a device, or ``None`` if
+        unknown (no memory probe ran).
+      bytes_per_chunk: XLA's memory estimate of one call on one device (temporaries,
+        arguments and outputs), or ``None`` if unknown.
+
+    Examples:
+      >>> import numpy as np, jaxfit
+      >>> key = ("Hyperparams", (("steps", 50),))
+      >>> g = jaxfit.GroupInfo(key, np.arange(4), 1.5, 0.2, 8, 1, None)
+      >>> g.indices.tolist(), g.n_chunks
+      ([0, 1, 2, 3], 1)
+    """
+
+    static_key: tuple
+    indices: np.ndarray
+    compile_s: float
+    run_s: float
+    chunk_size: int
+    n_chunks: int
+    bytes_per_row: float | None
+    bytes_per_chunk: float | None = None
+
+    def __post_init__(self) -> None:
+        check_group(self)
+
+
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class SweepResult(Exports):
+class SweepResult:
     """The result of a sweep: ``N`` hyperparameter settings, each trained with ``S`` seeds.
 
     Everything is host numpy, indexed ``[setting, seed]``. A seed *diverged* when its loss
     or a gradient became non-finite or exploded; its final metrics are those of the last
     parameters before that step. Ranking (:meth:`ranking`, :meth:`best`) skips every setting
     with *any* diverged seed, so a lucky seed cannot make an unstable setting "best".
+
+    :func:`jaxfit.sweep` returns one and :meth:`load` reads a saved one; building one by
+    hand, as below, is for results that come from elsewhere.
 
     Attributes:
       hyperparams: ``N`` dicts, every field of each setting as a plain Python value.
@@ -123,6 +189,8 @@ class SweepResult(Exports):
         """``S``, the number of seeds per setting."""
         return self.seeds
 
+    # -- statistics and ranking --------------------------------------------------------
+
     def cells(self, metric: str | None = None) -> np.ndarray:
         """A metric per setting, seed and fold: ``(N, S, F)`` (``F = 1`` without CV).
 
@@ -133,8 +201,13 @@ class SweepResult(Exports):
           The metric's values reshaped to ``(N, seeds, folds)``.
 
         Examples:
-          >>> import jaxfit
-          >>> jaxfit._sweeping.result._example().cells("val_loss").shape
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> r.cells("val_loss").shape  # one fold: validated on val=, not cross-validated
           (4, 2, 1)
         """
         values = self.metrics[self._metric(metric)]
@@ -153,9 +226,14 @@ class SweepResult(Exports):
           The float array of per-setting means.
 
         Examples:
-          >>> import jaxfit
-          >>> jaxfit._sweeping.result._example().mean("val_loss").round(3).tolist()
-          [0.465, 0.26, nan, 0.015]
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> print(r.mean("val_loss")[:3].round(3))  # setting 3 diverged
+          [0.983 0.004 0.066]
         """
         return self.metrics[self._metric(metric)].mean(axis=1)
 
@@ -171,9 +249,14 @@ class SweepResult(Exports):
           The float array of per-setting standard deviations.
 
         Examples:
-          >>> import jaxfit
-          >>> jaxfit._sweeping.result._example().std("val_loss").round(4).tolist()
-          [0.0141, 0.0141, nan, 0.0141]
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> print(r.std("val_loss")[:3].round(4))  # seeds shuffle the batches differently
+          [0.0002 0.     0.0235]
         """
         cells = self.seeds * self.folds
         return self.metrics[self._metric(metric)].std(axis=1, ddof=1 if cells > 1 else 0)
@@ -195,9 +278,14 @@ class SweepResult(Exports):
           ValueError: for an unknown metric.
 
         Examples:
-          >>> import jaxfit
-          >>> jaxfit._sweeping.result._example().ranking().tolist()  # 2 and 3 diverged
-          [1, 0]
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> r.ranking().tolist()  # setting 3 diverged: not ranked
+          [1, 2, 0]
         """
         name = self._metric(metric)
         score = self.mean(name)
@@ -222,10 +310,15 @@ class SweepResult(Exports):
           ValueError: for ``k < 1`` or an unknown metric.
 
         Examples:
-          >>> import jaxfit
-          >>> top = jaxfit._sweeping.result._example().best()[0]
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> top = r.best()[0]
           >>> top["index"], top["varied"], round(top["mean"], 3)
-          (1, {'learning_rate': 0.1}, 0.26)
+          (1, {'learning_rate': 0.1}, 0.004)
         """
         if not is_int(k) or k < 1:
             raise ValueError(f"best: k={k!r} must be an int >= 1.")
@@ -247,6 +340,8 @@ class SweepResult(Exports):
             for i in order[:k]
         ]
 
+    # -- one setting -------------------------------------------------------------------
+
     def params(self, index: int, seed: int = 0) -> Any:
         """One setting's trained parameters for one seed, as an unbatched tree of numpy arrays.
 
@@ -262,11 +357,16 @@ class SweepResult(Exports):
           IndexError: for an index or seed out of range.
 
         Examples:
-          >>> import jax.numpy as jnp, jaxfit
-          >>> r = jaxfit._sweeping.result._example()
-          >>> p = r.params(1, seed=0)
-          >>> jaxfit.predict(jaxfit.linear(), p, jnp.array([1.0]), r.hp(1)).shape
-          (1, 1)
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> p = r.params(1, seed=0)  # learning rate 0.1 has nearly learned y = 2x + 1
+          >>> y = jaxfit.predict(jaxfit.linear(), p, jnp.array([1.0]), r.hp(1))
+          >>> y.shape, round(float(y[0, 0]), 1)
+          ((1, 1), 2.9)
         """
         if self.group_params is None:
             raise ValueError(
@@ -294,9 +394,14 @@ class SweepResult(Exports):
           IndexError: for an index out of range.
 
         Examples:
-          >>> import jaxfit
-          >>> jaxfit._sweeping.result._example().hp(1).learning_rate
-          array(0.1, dtype=float32)
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> r.hp(1).learning_rate, r.hp(1).steps
+          (array(0.1, dtype=float32), 40)
         """
         i = self._index(index)
         if self.base is None:
@@ -311,6 +416,155 @@ class SweepResult(Exports):
             for k, v in self.hyperparams[i].items()
         }
         return self.base.replace(**values)
+
+    # -- views and storage -------------------------------------------------------------
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain, JSON-able dict per (setting, seed), settings outer, seeds inner.
+
+        Returns:
+          ``N * S`` dicts ``{"setting", "seed", <every field>, <every metric>, "diverged",
+          "diverged_step", "cause"}`` with Python values; ``cause`` is its name.
+
+        Raises:
+          ValueError: if a field or metric name clashes with another key.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> rec = r.to_records()[7]  # the last setting's second seed
+          >>> rec["setting"], rec["seed"], rec["learning_rate"], rec["cause"]
+          (3, 1, 10.0, 'explode')
+        """
+        return records(self)
+
+    def to_pandas(self) -> Any:
+        """The records of :meth:`to_records` as a ``pandas.DataFrame``.
+
+        Returns:
+          A DataFrame with ``N * S`` rows.
+
+        Raises:
+          ImportError: if pandas is not installed.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> df = r.to_pandas()
+          >>> df.shape[0], int((df["cause"] == "explode").sum())
+          (8, 2)
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError(
+                'SweepResult.to_pandas needs pandas: pip install "jaxfit[pandas]"'
+            ) from e
+        return pd.DataFrame.from_records(records(self))
+
+    def summary(self, k: int = 10, metric: str | None = None) -> str:
+        """A readable table of the ``k`` best settings, divergence counts and compile times.
+
+        Args:
+          k: how many ranked settings to show (>= 1).
+          metric: the metric to rank by (see :meth:`ranking`).
+
+        Returns:
+          A multi-line string; when nothing can be ranked it says so instead of raising.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> print(r.summary())  # doctest: +ELLIPSIS
+          4 settings x 2 seeds, ranked by val_loss (lower is better)
+          rank  setting  learning_rate           val_loss
+             1        1            0.1  0.00357 ± 3.4e-05
+             2        2              1    0.06569 ± 0.024
+             3        0           0.01   0.9834 ± 0.00021
+          diverged: 1 of 4 settings (explode: 1)
+          group 0: 4 settings, compile ... s, run ... s, 1 chunk(s) of 8 rows
+        """
+        if not is_int(k) or k < 1:
+            raise ValueError(f"summary: k={k!r} must be an int >= 1.")
+        return summary_text(self, k, self._metric(metric))
+
+    def save(self, path: str | os.PathLike, *, params: bool = True) -> None:
+        """Saves the result into directory ``path``, atomically and without pickle.
+
+        Writes ``result.json`` (settings, names, group metadata, ``info``, the parameter tree
+        structure) and ``arrays.npz`` (every array, dtypes kept) into a temporary sibling
+        directory, then renames it onto ``path``. An earlier saved result at ``path`` is
+        replaced; any other existing file or directory is refused. Missing parent directories
+        are created. ``base`` is not saved.
+
+        Args:
+          path: the directory to write.
+          params: whether to save the parameters (if they were kept).
+
+        Raises:
+          FileExistsError: if ``path`` exists and is not a saved result.
+          TypeError: if a parameter tree holds a node type other than dict (with str keys),
+            list, tuple or None; convert it to dicts or pass ``params=False``.
+
+        Examples:
+          >>> import os, tempfile, jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> with tempfile.TemporaryDirectory() as tmp:
+          ...     r.save(os.path.join(tmp, "sweep"))
+          ...     sorted(os.listdir(os.path.join(tmp, "sweep")))
+          ['arrays.npz', 'result.json']
+        """
+        write_dir(path, *to_files(self, params))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, base: Any = None) -> SweepResult:
+        """Loads a result written by :meth:`save` (arrays read with ``allow_pickle=False``).
+
+        Args:
+          path: the directory :meth:`save` wrote.
+          base: the base hyperparameter instance, needed by :meth:`hp`.
+
+        Returns:
+          The result, equal field by field to the saved one (parameters only if saved).
+
+        Raises:
+          FileNotFoundError: if ``path`` holds no saved result.
+          ValueError: for a different format or version, or inconsistent contents.
+
+        Examples:
+          >>> import os, tempfile, jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> with tempfile.TemporaryDirectory() as tmp:
+          ...     r.save(os.path.join(tmp, "sweep"))
+          ...     loaded = jaxfit.SweepResult.load(os.path.join(tmp, "sweep"), base=base)
+          >>> loaded.ranking().tolist(), loaded.hp(1).optimizer
+          ([1, 2, 0], 'sgd')
+        """
+        fields = from_files(path)
+        groups = tuple(GroupInfo(**g) for g in fields.pop("groups"))
+        return cls(**fields, groups=groups, base=base)
+
+    # -- figures -----------------------------------------------------------------------
 
     def plot_curves(
         self,
@@ -340,10 +594,15 @@ class SweepResult(Exports):
           ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
 
         Examples:
-          >>> import jaxfit
-          >>> ax = jaxfit._sweeping.result._example().plot_curves()  # settings 2 and 3 diverged
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> ax = r.plot_curves()
           >>> [line.get_gid() for line in ax.lines]
-          ['setting-0', 'setting-1', 'setting-2', 'diverged-2', 'setting-3', 'diverged-3']
+          ['setting-0', 'setting-1', 'setting-2', 'setting-3', 'diverged-3']
         """
         from . import figures
 
@@ -371,8 +630,13 @@ class SweepResult(Exports):
           ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
 
         Examples:
-          >>> import jaxfit
-          >>> ax = jaxfit._sweeping.result._example().plot_score()
+          >>> import jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> ax = r.plot_score()
           >>> ax.get_xscale(), ax.get_ylabel()
           ('log', 'val_loss (lower is better)')
         """
@@ -405,12 +669,14 @@ class SweepResult(Exports):
 
         Examples:
           >>> import jax, jax.numpy as jnp, jaxfit
-          >>> x = jnp.linspace(-1, 1, 32)
-          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0], momentum=[0.0, 0.9])
-          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x), jaxfit.Hyperparams(steps=20),
-          ...                  space, key=jax.random.key(0))
-          >>> r.plot_heatmap("learning_rate", "momentum").images[0].get_array().shape
-          (2, 3)
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1], momentum=[0.0, 0.9])
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
+          >>> ax = r.plot_heatmap("learning_rate", "momentum")
+          >>> ax.images[0].get_array().shape  # (momenta, learning rates)
+          (2, 2)
         """
         from . import figures
 
@@ -436,9 +702,14 @@ class SweepResult(Exports):
           ImportError: without matplotlib (``pip install 'jaxfit[plot]'``).
 
         Examples:
-          >>> import tempfile, jaxfit
+          >>> import tempfile, jax, jax.numpy as jnp, jaxfit
+          >>> x, xv = jnp.linspace(-1, 1, 32), jnp.linspace(-0.9, 0.9, 8)
+          >>> base = jaxfit.Hyperparams(optimizer="sgd", steps=40, batch_size=8)
+          >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
+          >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
+          ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
           >>> with tempfile.TemporaryDirectory() as tmp:
-          ...     paths = jaxfit._sweeping.result._example().save_figures(tmp)
+          ...     paths = r.save_figures(tmp)
           >>> [p.name for p in paths]
           ['loss_curves.png', 'score_vs_learning_rate.png']
         """
@@ -460,3 +731,33 @@ class SweepResult(Exports):
 
     def _index(self, index: int) -> int:
         return checked_index("index", index, len(self))
+
+
+def _example(learning_rates: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), seeds: int = 2):
+    """A small hand-built result for the tests' figures: one group of linear models.
+
+    Its divergence is set rather than trained, so that the tests see both kinds: learning
+    rates >= 5 explode at step 3 in every seed, those in (0.5, 5) turn NaN in seed 1 at step
+    40. The validation loss is ``0.5 / (1 + 10 * lr) + 0.02 * seed``.
+
+    Examples:
+      >>> _example().diverged.any(axis=1).tolist()
+      [False, False, True, True]
+    """
+    base, n, lrs = Hyperparams(optimizer="sgd", steps=50), len(learning_rates), learning_rates
+    nan, explode = CAUSES.index("nan"), CAUSES.index("explode")
+    val = 0.5 / (1 + 10 * np.asarray(lrs)[:, None]) + 0.02 * np.arange(seeds)
+    cause = np.array([[explode if lr >= 5 else nan * (0.5 < lr < 5 and s == 1)
+                       for s in range(seeds)] for lr in lrs])  # fmt: skip
+    step = np.select([cause == explode, cause == nan], [3, 40], -1)
+    val[cause == nan] = np.nan
+    ones = np.ones((n, seeds, 1), np.float32)
+    curves = np.where(np.arange(50) > np.where(step < 0, 50, step)[..., None], np.nan, 1.0)
+    return SweepResult(
+        tuple(to_dict(base.replace(learning_rate=lr)) for lr in lrs), ("learning_rate",), seeds,
+        {"train_loss": val * 0.9, "val_loss": val}, {"train_loss": False, "val_loss": False},
+        cause != 0, step, cause, curves, curves[..., [24, 49]], ((25, 50),) * n,
+        ({"w": 2 * ones[..., None], "b": ones},),
+        (GroupInfo(static_key(base), np.arange(n), 1.5, 0.2, n * seeds, 1, None),),
+        {"root_seed": 0}, base,
+    )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -14,10 +14,13 @@ from .._hp import is_hyperparams
 from .._training import CAUSES
 from .serialize import is_plain
 
+if TYPE_CHECKING:
+    from .result import GroupInfo, SweepResult
+
 _SCALARS = frozenset((type(None), bool, int, float, str))
 
 
-def check_group(g: Any) -> None:
+def check_group(g: GroupInfo) -> None:
     """Checks a ``GroupInfo`` and stores its numbers as Python ``int``/``float``."""
     put = lambda name, v: object.__setattr__(g, name, v)  # noqa: E731
     if not isinstance(g.static_key, tuple) or not is_plain(g.static_key):
@@ -46,8 +49,11 @@ def check_group(g: Any) -> None:
         put(name, int(v))
 
 
-def check_result(r: Any, group_type: type) -> None:
-    """Checks a ``SweepResult``'s fields against each other; stores tuples and numpy arrays."""
+def check_result(r: SweepResult, group_type: type[GroupInfo]) -> None:
+    """Checks a ``SweepResult``'s fields against each other; stores tuples and numpy arrays.
+
+    ``group_type`` is ``GroupInfo``, passed in because ``result.py`` imports this module.
+    """
     put = lambda name, v: object.__setattr__(r, name, v)  # noqa: E731
     hps = tuple(_seq("hyperparams", r.hyperparams))
     if not hps:
@@ -98,7 +104,7 @@ def check_result(r: Any, group_type: type) -> None:
         )
 
 
-def _check_outcomes(r: Any, shape: tuple[int, int]) -> None:
+def _check_outcomes(r: SweepResult, shape: tuple[int, int]) -> None:
     """The (N, S) metrics and divergence fields, the curves and val_steps."""
     put = lambda name, v: object.__setattr__(r, name, v)  # noqa: E731
     if not isinstance(r.metrics, dict) or not isinstance(r.greater_is_better, dict):
@@ -141,7 +147,7 @@ def _check_outcomes(r: Any, shape: tuple[int, int]) -> None:
     put("val_steps", val_steps)
 
 
-def _check_partition(groups: tuple[Any, ...], n: int) -> None:
+def _check_partition(groups: tuple[GroupInfo, ...], n: int) -> None:
     idx = np.concatenate([g.indices for g in groups])
     counts = np.bincount(idx[(idx >= 0) & (idx < n)], minlength=n)
     bad = {
@@ -154,7 +160,7 @@ def _check_partition(groups: tuple[Any, ...], n: int) -> None:
         raise ValueError(f"SweepResult.groups' indices must partition range({n}): {detail}.")
 
 
-def _check_params(params: Any, groups: tuple[Any, ...], seeds: int) -> tuple[Any, ...]:
+def _check_params(params: Any, groups: tuple[GroupInfo, ...], seeds: int) -> tuple[Any, ...]:
     trees = tuple(_seq("group_params", params))
     if len(trees) != len(groups):
         raise ValueError(

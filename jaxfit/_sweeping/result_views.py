@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import collections
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._training import CAUSES
+
+if TYPE_CHECKING:
+    from .result import SweepResult
 
 _ADVICE = (
     "lower the learning rate (or the top of its search range), add warm-up or gradient "
@@ -18,7 +21,7 @@ _ADVICE = (
 _RECORD_KEYS = ("setting", "seed", "fold", "diverged", "diverged_step", "cause")
 
 
-def records(r: Any) -> list[dict[str, Any]]:
+def records(r: SweepResult) -> list[dict[str, Any]]:
     """One plain dict per (setting, seed); see ``SweepResult.to_records``."""
     names = [*_RECORD_KEYS, *r.hyperparams[0], *r.metrics]
     clash = sorted(n for n, c in collections.Counter(names).items() if c > 1)
@@ -43,7 +46,7 @@ def records(r: Any) -> list[dict[str, Any]]:
     ]
 
 
-def summary_text(r: Any, k: int, metric: str) -> str:
+def summary_text(r: SweepResult, k: int, metric: str) -> str:
     """The table of the ``k`` best settings by ``metric``, divergence counts, group timings."""
     better = "higher" if r.greater_is_better[metric] else "lower"
     folds = f" x {r.folds} folds" if r.folds > 1 else ""
@@ -75,7 +78,7 @@ def summary_text(r: Any, k: int, metric: str) -> str:
     return "\n".join(lines)
 
 
-def no_ranking_text(r: Any, metric: str) -> str:
+def no_ranking_text(r: SweepResult, metric: str) -> str:
     """Why no setting can be ranked: how many diverged, by cause, and what to try."""
     n, n_div = len(r), int(r.diverged.any(axis=1).sum())
     if n_div == n:
@@ -86,7 +89,7 @@ def no_ranking_text(r: Any, metric: str) -> str:
     )
 
 
-def _cause_text(r: Any) -> str:
+def _cause_text(r: SweepResult) -> str:
     """`` (nan: 1, explode: 2)``: diverged settings counted by their earliest seed's cause."""
     step = np.where(r.diverged, r.diverged_step, np.iinfo(np.int64).max)
     first = np.argmin(step, axis=1)

@@ -4,21 +4,9 @@ penalty, a guarded step and a whole run as pure functions.
 Depends on ``_hp`` only. What the other wings may use is named here.
 """
 
+from .contract import RUN_FIELDS, RunFields, check_run_fields, steps_of
 from .data import Dataset, as_dataset
-from .fit import (
-    Batcher,
-    FitResult,
-    Inputs,
-    RunSpec,
-    check_inputs,
-    epoch_batches,
-    evaluate,
-    final_metrics,
-    fit,
-    predict,
-    run_fit,
-    steps_of,
-)
+from .fit import FitResult, evaluate, fit, fit_result, predict, run_fit
 from .losses import (
     METRICS,
     Metric,
@@ -33,25 +21,32 @@ from .losses import (
     r2,
     softmax_cross_entropy,
 )
+from .minibatch import Batcher, epoch_batches
 from .models import MODELS, Model, linear, logistic, mlp, polynomial, softmax_regression
 from .optim import make_optimizer, make_schedule
 from .penalty import l2_penalty, weight_mask
+from .run import Run, RunState, final_metrics, val_steps
+from .spec import (
+    Inputs,
+    OptimizerFactory,
+    RunSpec,
+    StepSpec,
+    check_hp,
+    check_inputs,
+    check_key,
+    check_model,
+    step_spec,
+)
 from .standard import ACTIVATIONS, OPTIMIZERS, SCHEDULES, Hyperparams
 from .step import (
     CAUSES,
     TRACES,
-    OptimizerFactory,
     StepMetrics,
-    StepSpec,
     TrainState,
-    check_hp,
-    check_key,
-    check_model,
     guarded_step,
     init_state,
     make_step,
     new_train_state,
-    step_spec,
 )
 
 __all__ = [
@@ -70,7 +65,11 @@ __all__ = [
     "Metric",
     "Model",
     "OptimizerFactory",
+    "RUN_FIELDS",
+    "Run",
+    "RunFields",
     "RunSpec",
+    "RunState",
     "StepMetrics",
     "StepSpec",
     "TrainState",
@@ -78,6 +77,7 @@ __all__ = [
     "as_dataset",
     "binary_cross_entropy",
     "check_hp",
+    "check_run_fields",
     "check_inputs",
     "check_key",
     "check_model",
@@ -86,6 +86,7 @@ __all__ = [
     "evaluate",
     "final_metrics",
     "fit",
+    "fit_result",
     "get_metric",
     "guarded_step",
     "huber",
@@ -109,5 +110,6 @@ __all__ = [
     "softmax_regression",
     "step_spec",
     "steps_of",
+    "val_steps",
     "weight_mask",
 ]

@@ -1,4 +1,4 @@
-"""``fit``: a whole training run as one compiled ``lax.scan``; ``predict`` and ``evaluate``."""
+"""``fit``: a whole training run compiled as one program; ``predict`` and ``evaluate``."""
 
 from __future__ import annotations
 
@@ -10,25 +10,22 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.core import Tracer
 
 from .data import Dataset
 from .losses import Metric, check_targets, get_metric
 from .models import Model
-from .step import (
-    CAUSES,
-    TRACES,
+from .run import Run, RunState
+from .spec import (
     OptimizerFactory,
-    StepSpec,
-    TrainState,
+    RunSpec,
     check_hp,
+    check_inputs,
     check_key,
     check_model,
-    guarded_step,
-    new_train_state,
     step_spec,
     validate_inputs,
 )
+from .step import CAUSES, TRACES
 
 __all__ = ["FitResult", "evaluate", "fit", "predict"]
 
@@ -84,21 +81,6 @@ class FitResult:
         """The cause as a string (or a numpy array of strings for a batched result)."""
         names = np.asarray(CAUSES)[np.asarray(self.cause)]
         return str(names) if names.ndim == 0 else names
-
-
-@dataclasses.dataclass(frozen=True)
-class RunSpec:
-    """The static description of a whole training run (the key of its compiled program)."""
-
-    spec: StepSpec
-    metrics: tuple[Metric, ...]
-    eval_every: int | None
-    # Minibatches per epoch when known on the host (the same for every row): the epoch's
-    # shuffle is then computed once per epoch instead of at every step.
-    epoch_batches: int | None = None
-    # Whether the training / validation weights are all ones (no weights given, no folds):
-    # the program then uses constant ones, which XLA folds away (a plain mean).
-    unit_weights: tuple[bool, bool] = (False, False)
 
 
 def fit(
@@ -172,93 +154,6 @@ def fit(
     return _fit_compiled(plan, hp, key, setup.train, setup.valid)
 
 
-@dataclasses.dataclass(frozen=True)
-class Inputs:
-    """Validated inputs shared by every setting of a fit or a sweep."""
-
-    spec: StepSpec
-    train: Dataset
-    valid: Dataset | None
-    metrics: tuple[Metric, ...]
-    eval_every: int | None
-
-    def plan_for(self, hp: Any, fold_train: Any = None) -> RunSpec:
-        """The static plan of one setting (its steps decide the default ``eval_every``).
-
-        ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
-        """
-        steps = steps_of(hp)
-        _check_batch_size(hp)
-        every = self.eval_every
-        if every is None and self.valid is not None:
-            every = default_eval_every(steps, hp, self.train, self.valid)
-        batches = None
-        if not isinstance(self.train.weight, Tracer):
-            weights = np.asarray(self.train.weight)[None]
-            if fold_train is not None:
-                weights = weights * np.asarray(fold_train)
-            batches = epoch_batches(weights, getattr(hp, "batch_size", None))
-        # Under cross-validation each row's fold masks multiply both sets' weights.
-        plain = fold_train is None
-        unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
-        return RunSpec(self.spec, self.metrics, every, batches, unit)
-
-
-def _all_ones(data: Dataset | None) -> bool:
-    if data is None or isinstance(data.weight, Tracer):
-        return False
-    return bool(np.all(np.asarray(data.weight) == 1))
-
-
-def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
-    """About 100 validation points, but evaluation at most ~10% of the training work.
-
-    A validation pass costs ``len(valid)`` rows, a step ``batch_size`` rows (or the whole
-    training set); under cross-validation the validation set is the whole data set, masked,
-    so evaluating every step of a minibatch run would cost several times the training.
-    """
-    n_train = train.x.shape[0]
-    rows_per_step = min(getattr(hp, "batch_size", None) or n_train, n_train)
-    cheap_enough = -(-10 * valid.x.shape[0] // rows_per_step)
-    return min(max(1, steps // 100, cheap_enough), steps)
-
-
-def check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Inputs:
-    """Checks everything but the hyperparameters, eagerly, before anything compiles."""
-    spec = step_spec(model, loss, optimizer, explode_factor)
-    train = validate_inputs(spec, data, "data")
-    valid = validate_inputs(spec, val, "val") if val is not None else None
-    if isinstance(metrics, str | Metric) or not isinstance(metrics, Sequence):
-        raise TypeError(f"metrics must be a list of metric names or Metrics; got {metrics!r:.80}.")
-    metric_objs = tuple(get_metric(m) for m in metrics)
-    for m in metric_objs:
-        check_targets(m, train.y, arg="data y")
-    if eval_every is not None:
-        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
-            raise ValueError(f"eval_every must be a positive int; got {eval_every!r}.")
-        if valid is None:
-            raise ValueError("eval_every was given but there is no validation set (val=None).")
-    return Inputs(spec, train, valid, metric_objs, eval_every)
-
-
-def steps_of(hp: Any) -> int:
-    steps = getattr(hp, "steps", None)
-    if steps is None:
-        raise TypeError(
-            f"{type(hp).__name__} has no static field 'steps'; subclass jaxfit.Hyperparams or "
-            "add `steps: int = jaxfit.static(500)`."
-        )
-    return steps
-
-
-def _check_batch_size(hp: Any) -> None:
-    bs = getattr(hp, "batch_size", None)
-    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
-        raise ValueError(
-            f"{type(hp).__name__}.batch_size must be a positive int or None; got {bs!r}."
-        )
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _fit_compiled(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     TRACES["fit"] += 1
@@ -266,141 +161,30 @@ def _fit_compiled(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid:
 
 
 def run_fit(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
-    spec = plan.spec
-    if plan.unit_weights[0]:  # the same values, but constants: weighted means fold to means
-        train = train._replace(weight=jnp.ones(train.weight.shape, train.weight.dtype))
-    if plan.unit_weights[1] and valid is not None:
-        valid = valid._replace(weight=jnp.ones(valid.weight.shape, valid.weight.dtype))
-    init_key, shuffle_key = jax.random.split(key)
-    state = new_train_state(spec, hp, init_key, train.x)
-    batch_at = Batcher(train, getattr(hp, "batch_size", None), shuffle_key, plan.epoch_batches)
-    n_train = jnp.sum(train.weight)
-    steps = hp.steps
+    """One whole run, ``init`` then ``advance`` to ``hp.steps``, as a :class:`FitResult`.
 
-    def one_step(carry, t):
-        state, order = carry  # order: the current epoch's sample order
-        batch, order = batch_at(t, order)
-        state, m = guarded_step(spec, hp, state, batch, n_train)
-        return (state, order), m.loss
-
-    def run(carry, start: Any, length: int):
-        # The step index comes from the scan's xs, not the (batched) state: it stays
-        # unbatched under vmap, so the per-epoch reshuffle remains a real branch.
-        ts = start + jnp.arange(length, dtype=jnp.int32)
-        return jax.lax.scan(one_step, carry, ts)
-
-    def val_loss(state: TrainState):
-        assert valid is not None
-        v = spec.loss(spec.model.apply(state.params, valid.x, hp), valid.y, valid.weight)
-        return jnp.where(state.alive, v, jnp.nan)
-
-    carry = (state, batch_at.init)
-    if valid is None or plan.eval_every is None:
-        carry, losses = run(carry, 0, steps)
-        vals = jnp.zeros((0,), losses.dtype)
-        val_steps: tuple[int, ...] = ()
-    else:
-        every = plan.eval_every
-        q, r = divmod(steps, every)
-        parts, val_parts = [], []
-        if q:
-
-            def segment(carry, i):
-                carry, losses = run(carry, i * every, every)
-                return carry, (losses, val_loss(carry[0]))
-
-            carry, (seg_losses, seg_vals) = jax.lax.scan(
-                segment, carry, jnp.arange(q, dtype=jnp.int32)
-            )
-            parts.append(seg_losses.reshape(-1))
-            val_parts.append(seg_vals)
-        if r:
-            carry, tail = run(carry, q * every, r)
-            parts.append(tail)
-            val_parts.append(val_loss(carry[0])[None])
-        losses, vals = jnp.concatenate(parts), jnp.concatenate(val_parts)
-        val_steps = tuple(range(every, q * every + 1, every)) + ((steps,) if r else ())
-
-    state = carry[0]
-    final = final_metrics(plan, hp, state.params, train, valid)
-    return FitResult(
-        params=state.params,
-        hp=hp,
-        train_loss=losses,
-        val_loss=vals,
-        metrics=final,
-        diverged=~state.alive,
-        diverged_step=state.death_step,
-        cause=state.cause,
-        val_steps=val_steps,
-    )
-
-
-class Batcher:
-    """``(step, order) -> (minibatch, order)``: an epoch-wise reshuffle of the samples that count.
-
-    Samples with zero weight (another fold's, under cross-validation) are ordered after
-    the others, so every epoch is ``ceil(n_active / batch_size)`` minibatches that see each
-    weighted sample exactly once; the last one is padded with zero-weight samples. When
-    the number of minibatches per epoch is known on the host (``epoch_batches``), the
-    order is drawn once per epoch and carried; otherwise (weights only known inside the
-    program) it is redrawn at every step, which costs a sort of the data per step.
+    Traceable and vmappable over ``(hp, key)`` (and over the data's weights, as a sweep's
+    cross-validation rows do); :func:`fit` jits it, a sweep's program vmaps it.
     """
-
-    def __init__(self, train: Dataset, batch_size: int | None, key: jax.Array,
-                 epoch_batches: int | None) -> None:  # fmt: skip
-        self.train, self.key = train, key
-        n = train.x.shape[0]
-        self.full = batch_size is None or batch_size >= n
-        self.batch_size = batch_size or n
-        self.size = -(-n // self.batch_size) * self.batch_size
-        self.n_active = jnp.sum(train.weight > 0)
-        dynamic = jnp.maximum((self.n_active + self.batch_size - 1) // self.batch_size, 1)
-        self.n_batches = dynamic if epoch_batches is None else epoch_batches
-        self.static = epoch_batches is not None
-        self.init = jnp.zeros((0 if self.full else self.size,), jnp.int32)
-
-    def order(self, epoch: jax.Array) -> jax.Array:
-        n = self.train.x.shape[0]
-        perm = jax.random.permutation(jax.random.fold_in(self.key, epoch), n)
-        inactive = (self.train.weight <= 0).astype(jnp.int32)
-        perm = perm[jnp.argsort(inactive[perm], stable=True)]  # active samples first
-        return jnp.concatenate([perm, jnp.zeros((self.size - n,), perm.dtype)]).astype(jnp.int32)
-
-    def __call__(self, step: jax.Array, order: jax.Array) -> tuple[Dataset, jax.Array]:
-        if self.full:
-            return self.train, order
-        epoch, b = step // self.n_batches, step % self.n_batches
-        if self.static:
-            order = jax.lax.cond(b == 0, lambda: self.order(epoch), lambda: order)
-        else:
-            order = self.order(epoch)
-        start = b * self.batch_size
-        idx = jax.lax.dynamic_slice(order, (start,), (self.batch_size,))
-        mask = (start + jnp.arange(self.batch_size)) < self.n_active
-        t = self.train
-        return Dataset(t.x[idx], t.y[idx], t.weight[idx] * mask), order
+    run = Run(plan, train, valid)
+    state = run.advance(run.init(key, hp), int(hp.steps), start=0)
+    return fit_result(run, state)
 
 
-def epoch_batches(weights: Any, batch_size: int | None) -> int | None:
-    """Minibatches per epoch if the same for every row of ``weights`` (``(rows, n)``)."""
-    if batch_size is None:
-        return None
-    w = np.asarray(weights).reshape(-1, np.shape(weights)[-1])
-    counts = {max(1, -(-int(k) // batch_size)) for k in (w > 0).sum(axis=1)}
-    return counts.pop() if len(counts) == 1 else None
-
-
-def final_metrics(plan: RunSpec, hp: Any, params: Any, train: Dataset, valid: Dataset | None):
-    apply = plan.spec.model.apply
-    out: dict[str, jax.Array] = {}
-    sets = [("train", train)] + ([("val", valid)] if valid is not None else [])
-    for prefix, ds in sets:
-        pred = apply(params, ds.x, hp)
-        out[f"{prefix}_loss"] = plan.spec.loss(pred, ds.y, ds.weight)
-        for m in plan.metrics:
-            out[f"{prefix}_{m.name}"] = m(pred, ds.y, ds.weight)
-    return out
+def fit_result(run: Run, state: RunState) -> FitResult:
+    """The :class:`FitResult` of a run's state: its parameters, curves and final metrics."""
+    ts = state.train
+    return FitResult(
+        params=ts.params,
+        hp=state.hp,
+        train_loss=state.train_loss,
+        val_loss=state.val_loss,
+        metrics=run.evaluate(state),
+        diverged=~ts.alive,
+        diverged_step=ts.death_step,
+        cause=ts.cause,
+        val_steps=run.val_steps(state.hp),
+    )
 
 
 def predict(model: Model, params: Any, x: Any, hp: Any) -> jax.Array:

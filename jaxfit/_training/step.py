@@ -1,11 +1,9 @@
-"""One training step, and a whole training run as one ``lax.scan``."""
+"""One guarded training step: the state it carries, what it reports, and ``make_step``."""
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -13,12 +11,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._hp import is_hyperparams
-from .data import Dataset, as_dataset
-from .losses import Metric, check_targets, get_metric
+from .data import Dataset
+from .losses import Metric
 from .models import Model
-from .optim import make_optimizer
 from .penalty import l2_penalty
+from .spec import OptimizerFactory, StepSpec, check_hp, check_key, step_spec
 
 __all__ = ["TrainState", "StepMetrics", "init_state", "make_step"]
 
@@ -28,8 +25,6 @@ _NONE, _NAN, _INF, _EXPLODE = range(4)
 
 # How often each compiled body was traced (tests use it to prove there is no retracing).
 TRACES: collections.Counter[str] = collections.Counter()
-
-OptimizerFactory = Callable[[Any], optax.GradientTransformation]
 
 
 class TrainState(NamedTuple):
@@ -83,63 +78,6 @@ class StepMetrics(NamedTuple):
     loss: jax.Array
     objective: jax.Array
     alive: jax.Array
-
-
-@dataclasses.dataclass(frozen=True)
-class StepSpec:
-    """Everything static about a training run: the hashable key of its compiled program."""
-
-    model: Model
-    loss: Metric
-    optimizer: OptimizerFactory
-    explode_factor: float | None
-
-
-def check_key(key: Any) -> jax.Array:
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        if key.shape != ():
-            raise ValueError(f"key must be a single PRNG key; got a batch of shape {key.shape}.")
-        return key
-    if isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,):
-        return jax.random.wrap_key_data(key)
-    raise TypeError(
-        f"key must be a PRNG key from jax.random.key(seed); got {type(key).__name__} "
-        f"{getattr(key, 'dtype', '')} {getattr(key, 'shape', '')}."
-    )
-
-
-def check_hp(hp: Any) -> None:
-    if not is_hyperparams(hp):
-        raise TypeError(
-            f"hp must be an instance of a @jaxfit.hyperparams class (e.g. jaxfit.Hyperparams); "
-            f"got {type(hp).__name__}."
-        )
-
-
-def check_model(model: Any) -> None:
-    if not isinstance(model, Model):
-        raise TypeError(
-            f"model must be a jaxfit.Model (e.g. jaxfit.linear(), or "
-            f"jaxfit.Model(init=..., apply=...) for your own); got {type(model).__name__}."
-        )
-
-
-def step_spec(model, loss, optimizer, explode_factor) -> StepSpec:
-    check_model(model)
-    if optimizer is None:
-        optimizer = make_optimizer
-    if not callable(optimizer):
-        raise TypeError(
-            "optimizer must be a callable hp -> optax.GradientTransformation (built inside the "
-            f"traced program from the hyperparameter leaves); got {optimizer!r:.80}."
-        )
-    if explode_factor is not None and not (
-        isinstance(explode_factor, int | float) and explode_factor > 1
-    ):
-        raise ValueError(f"explode_factor must be a number > 1 or None; got {explode_factor!r}.")
-    return StepSpec(
-        model, get_metric(loss), typing.cast(OptimizerFactory, optimizer), explode_factor
-    )
 
 
 def new_train_state(spec: StepSpec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
@@ -318,10 +256,3 @@ def _jitted_step(spec: StepSpec):
 
 def _float_dtype(x: jax.Array) -> Any:
     return x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.result_type(float)
-
-
-def validate_inputs(spec: StepSpec, data: Any, arg: str) -> Dataset:
-    """Host-side checks of a data set against the loss's target kind."""
-    ds = as_dataset(data, arg=arg)
-    check_targets(spec.loss, ds.y, arg=f"{arg} y")
-    return ds

@@ -1,0 +1,187 @@
+"""What is static about a run, checked before anything compiles: the step's spec (model,
+loss, optimizer), the run's spec (the key of its compiled program) and the validated inputs
+that every setting of a fit or a sweep shares."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.core import Tracer
+
+from .._hp import is_hyperparams
+from .contract import steps_of
+from .data import Dataset, as_dataset
+from .losses import Metric, check_targets, get_metric
+from .minibatch import epoch_batches
+from .models import Model
+from .optim import make_optimizer
+
+__all__ = [
+    "Inputs",
+    "OptimizerFactory",
+    "RunSpec",
+    "StepSpec",
+    "check_hp",
+    "check_inputs",
+    "check_key",
+    "check_model",
+    "default_eval_every",
+    "step_spec",
+    "validate_inputs",
+]
+
+OptimizerFactory = Callable[[Any], optax.GradientTransformation]
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSpec:
+    """Everything static about a training run: the hashable key of its compiled program."""
+
+    model: Model
+    loss: Metric
+    optimizer: OptimizerFactory
+    explode_factor: float | None
+
+
+def check_key(key: Any) -> jax.Array:
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key must be a single PRNG key; got a batch of shape {key.shape}.")
+        return key
+    if isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,):
+        return jax.random.wrap_key_data(key)
+    raise TypeError(
+        f"key must be a PRNG key from jax.random.key(seed); got {type(key).__name__} "
+        f"{getattr(key, 'dtype', '')} {getattr(key, 'shape', '')}."
+    )
+
+
+def check_hp(hp: Any) -> None:
+    if not is_hyperparams(hp):
+        raise TypeError(
+            f"hp must be an instance of a @jaxfit.hyperparams class (e.g. jaxfit.Hyperparams); "
+            f"got {type(hp).__name__}."
+        )
+
+
+def check_model(model: Any) -> None:
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"model must be a jaxfit.Model (e.g. jaxfit.linear(), or "
+            f"jaxfit.Model(init=..., apply=...) for your own); got {type(model).__name__}."
+        )
+
+
+def step_spec(model, loss, optimizer, explode_factor) -> StepSpec:
+    check_model(model)
+    if optimizer is None:
+        optimizer = make_optimizer
+    if not callable(optimizer):
+        raise TypeError(
+            "optimizer must be a callable hp -> optax.GradientTransformation (built inside the "
+            f"traced program from the hyperparameter leaves); got {optimizer!r:.80}."
+        )
+    if explode_factor is not None and not (
+        isinstance(explode_factor, int | float) and explode_factor > 1
+    ):
+        raise ValueError(f"explode_factor must be a number > 1 or None; got {explode_factor!r}.")
+    return StepSpec(
+        model, get_metric(loss), typing.cast(OptimizerFactory, optimizer), explode_factor
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """The static description of a whole training run (the key of its compiled program)."""
+
+    spec: StepSpec
+    metrics: tuple[Metric, ...]
+    eval_every: int | None
+    # Minibatches per epoch when known on the host (the same for every row): the epoch's
+    # shuffle is then computed once per epoch instead of at every step.
+    epoch_batches: int | None = None
+    # Whether the training / validation weights are all ones (no weights given, no folds):
+    # the program then uses constant ones, which XLA folds away (a plain mean).
+    unit_weights: tuple[bool, bool] = (False, False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """Validated inputs shared by every setting of a fit or a sweep."""
+
+    spec: StepSpec
+    train: Dataset
+    valid: Dataset | None
+    metrics: tuple[Metric, ...]
+    eval_every: int | None
+
+    def plan_for(self, hp: Any, fold_train: Any = None) -> RunSpec:
+        """The static plan of one setting (its steps decide the default ``eval_every``).
+
+        ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
+        """
+        steps = steps_of(hp)  # checks the fields a run reads (see RunFields)
+        every = self.eval_every
+        if every is None and self.valid is not None:
+            every = default_eval_every(steps, hp, self.train, self.valid)
+        batches = None
+        if not isinstance(self.train.weight, Tracer):
+            weights = np.asarray(self.train.weight)[None]
+            if fold_train is not None:
+                weights = weights * np.asarray(fold_train)
+            batches = epoch_batches(weights, getattr(hp, "batch_size", None))
+        # Under cross-validation each row's fold masks multiply both sets' weights.
+        plain = fold_train is None
+        unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
+        return RunSpec(self.spec, self.metrics, every, batches, unit)
+
+
+def _all_ones(data: Dataset | None) -> bool:
+    if data is None or isinstance(data.weight, Tracer):
+        return False
+    return bool(np.all(np.asarray(data.weight) == 1))
+
+
+def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
+    """About 100 validation points, but evaluation at most ~10% of the training work.
+
+    A validation pass costs ``len(valid)`` rows, a step ``batch_size`` rows (or the whole
+    training set); under cross-validation the validation set is the whole data set, masked,
+    so evaluating every step of a minibatch run would cost several times the training.
+    """
+    n_train = train.x.shape[0]
+    rows_per_step = min(getattr(hp, "batch_size", None) or n_train, n_train)
+    cheap_enough = -(-10 * valid.x.shape[0] // rows_per_step)
+    return min(max(1, steps // 100, cheap_enough), steps)
+
+
+def check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every) -> Inputs:
+    """Checks everything but the hyperparameters, eagerly, before anything compiles."""
+    spec = step_spec(model, loss, optimizer, explode_factor)
+    train = validate_inputs(spec, data, "data")
+    valid = validate_inputs(spec, val, "val") if val is not None else None
+    if isinstance(metrics, str | Metric) or not isinstance(metrics, Sequence):
+        raise TypeError(f"metrics must be a list of metric names or Metrics; got {metrics!r:.80}.")
+    metric_objs = tuple(get_metric(m) for m in metrics)
+    for m in metric_objs:
+        check_targets(m, train.y, arg="data y")
+    if eval_every is not None:
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ValueError(f"eval_every must be a positive int; got {eval_every!r}.")
+        if valid is None:
+            raise ValueError("eval_every was given but there is no validation set (val=None).")
+    return Inputs(spec, train, valid, metric_objs, eval_every)
+
+
+def validate_inputs(spec: StepSpec, data: Any, arg: str) -> Dataset:
+    """Host-side checks of a data set against the loss's target kind."""
+    ds = as_dataset(data, arg=arg)
+    check_targets(spec.loss, ds.y, arg=f"{arg} y")
+    return ds
