@@ -36,14 +36,10 @@ from ._hp.space import (
     space_from_dict as space_from_dict,
     zipped as zipped,
 )
-from ._selection.search import (
-    GridSearchCV as GridSearchCV,
-    RandomizedSearchCV as RandomizedSearchCV,
-    one_standard_error as one_standard_error,
-)
 from ._selection.stats import (
     Comparison as Comparison,
     compare_to_best as compare_to_best,
+    one_standard_error as one_standard_error,
     summarize as summarize,
 )
 from ._sweeping.devices import use_cpu_devices as use_cpu_devices
@@ -75,6 +71,7 @@ from ._training.losses import (
     softmax_cross_entropy as softmax_cross_entropy,
 )
 from ._training.models import (
+    ACTIVATIONS as ACTIVATIONS,
     MODELS as MODELS,
     Model as Model,
     linear as linear,
@@ -83,14 +80,14 @@ from ._training.models import (
     polynomial as polynomial,
     softmax_regression as softmax_regression,
 )
-from ._training.optim import make_optimizer as make_optimizer, make_schedule as make_schedule
-from ._training.penalty import l2_penalty as l2_penalty, weight_mask as weight_mask
-from ._training.standard import (
-    ACTIVATIONS as ACTIVATIONS,
+from ._training.optim import (
     OPTIMIZERS as OPTIMIZERS,
     SCHEDULES as SCHEDULES,
-    Hyperparams as Hyperparams,
+    make_optimizer as make_optimizer,
+    make_schedule as make_schedule,
 )
+from ._training.penalty import l2_penalty as l2_penalty, weight_mask as weight_mask
+from ._training.standard import Hyperparams as Hyperparams
 from ._training.step import (
     CAUSES as CAUSES,
     StepMetrics as StepMetrics,
@@ -112,9 +109,13 @@ if TYPE_CHECKING:  # imported lazily at run time: see __getattr__
         JaxfitClassifier as JaxfitClassifier,
         JaxfitRegressor as JaxfitRegressor,
     )
+    from ._selection.search import (
+        GridSearchCV as GridSearchCV,
+        RandomizedSearchCV as RandomizedSearchCV,
+    )
 
 # Names whose modules load on first use: the command line's (configs, the benchmark) are not
-# needed to fit or sweep, and the estimators need scikit-learn, an optional extra.
+# needed to fit or sweep, and the estimators and searches need scikit-learn, an optional extra.
 _LAZY = {
     "run_bench": "._cli.bench",
     "ConfigError": "._cli.config",
@@ -123,8 +124,10 @@ _LAZY = {
     "run_config": "._cli.sweep_command",
     "JaxfitClassifier": "._selection.estimators",
     "JaxfitRegressor": "._selection.estimators",
+    "GridSearchCV": "._selection.search",
+    "RandomizedSearchCV": "._selection.search",
 }
-_SKLEARN_NAMES = ("JaxfitClassifier", "JaxfitRegressor")
+_SKLEARN_NAMES = ("GridSearchCV", "JaxfitClassifier", "JaxfitRegressor", "RandomizedSearchCV")
 
 
 def __getattr__(name: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxfit
@@ -82,3 +83,23 @@ def test_the_standard_class_declares_every_run_field():
     spec_static, spec_numeric = set(jaxfit.static_fields(hp)), set(jaxfit.numeric_fields(hp))
     for name, rule in RUN_FIELDS.items():
         assert name in (spec_static if rule.kind == "static" else spec_numeric), name
+
+
+@jaxfit.hyperparams
+class StaticOnly:
+    """A class whose every field is static: its batches have no leaf to carry a batch axis."""
+
+    steps: int = jaxfit.static(5)
+    width: int = jaxfit.static(1)
+
+
+def test_a_class_without_numeric_fields_sweeps():
+    sgd = lambda h: __import__("optax").sgd(0.1)  # noqa: E731
+    space = jaxfit.grid(steps=[3, 5, 7])
+    r = jaxfit.sweep(jaxfit.linear(), "mse", DATA, StaticOnly(), space, key=jax.random.key(0),
+                     optimizer=sgd, seeds=2)  # fmt: skip
+    assert [h["steps"] for h in r.hyperparams] == [3, 5, 7]
+    assert r.train_curves.shape == (3, 2, 7)
+    one = jaxfit.fit(jaxfit.linear(), "mse", DATA, StaticOnly(steps=5), optimizer=sgd,
+                     key=jax.random.fold_in(jax.random.key(0), 1 * 2 + 1))  # fmt: skip
+    np.testing.assert_array_equal(r.train_curves[1, 1, :5], one.train_loss)

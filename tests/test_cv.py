@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxfit
-from jaxfit._training.fit import Batcher
+from jaxfit._training import Batcher
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(10, 2)).astype(np.float32)  # 10 samples, 3 folds: sizes 4, 3, 3

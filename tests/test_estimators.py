@@ -113,30 +113,39 @@ def test_classifier_with_three_classes():
     assert clf.classes_.tolist() == ["cat", "dog", "eel"] and clf.score(x, y) > 0.95
     assert clf.predict_proba(x).shape == clf.decision_function(x).shape == (90, 3)
     np.testing.assert_allclose(clf.predict_proba(x).sum(axis=1), 1.0, rtol=1e-12)
-    setup = clf._jaxfit_setup(x, y)
-    assert setup.loss == "softmax_cross_entropy" and setup.y.dtype == np.int32
-    assert setup.y.tolist() == [0] * 30 + [1] * 30 + [2] * 30
+    args = clf._fit_args(x, y)
+    assert args.loss == "softmax_cross_entropy" and args.y.dtype == np.int32
+    assert args.y.tolist() == [0] * 30 + [1] * 30 + [2] * 30
     with pytest.raises(ValueError, match="model='logistic' is binary, but y has 3 classes"):
         jaxfit.JaxfitClassifier(model="logistic").fit(x, y)
     with pytest.raises(ValueError, match=r"at least 2 classes.*only one class"):
         jaxfit.JaxfitClassifier().fit(x[:30], y[:30])
 
 
-def test_setup_and_fit_train_identically():
+def test_fit_args_and_fit_train_identically():
     reg = jaxfit.JaxfitRegressor(**FAST, seed=3)
-    setup = reg._jaxfit_setup(X_LINE.tolist(), Y_LINE.astype(int).tolist())
-    assert setup.x.dtype == setup.y.dtype == np.float32 and setup.x.shape == (40, 1)
-    assert setup.classes is None and setup.seed == 3 and setup.loss == "mse"
-    assert setup.model is jaxfit.linear(1) and setup.hp == jaxfit.Hyperparams(**FAST)
+    args = reg._fit_args(X_LINE.tolist(), Y_LINE.astype(int).tolist())
+    assert args.x.dtype == args.y.dtype == np.float32 and args.x.shape == (40, 1)
+    assert args.classes is None and args.seed == 3 and args.loss == "mse"
+    assert args.model is jaxfit.linear(1) and args.hp == jaxfit.Hyperparams(**FAST)
     direct = jaxfit.fit(
-        setup.model, setup.loss, (setup.x, setup.y), setup.hp, key=jax.random.key(setup.seed)
+        args.model, args.loss, (args.x, args.y), args.hp, key=jax.random.key(args.seed)
     )
     reg.fit(X_LINE, Y_LINE.astype(int))
     for a, b in zip(jax.tree.leaves(reg.params_), jax.tree.leaves(direct.params), strict=True):
         np.testing.assert_array_equal(a, b)
-    clf_setup = jaxfit.JaxfitClassifier(model="logistic")._jaxfit_setup(X_BLOBS, Y_BLOBS)
-    assert clf_setup.loss == "binary_cross_entropy" and clf_setup.model is jaxfit.logistic()
-    assert clf_setup.classes.tolist() == ["cat", "dog"] and clf_setup.y.dtype == np.int32
+    clf_args = jaxfit.JaxfitClassifier(model="logistic")._fit_args(X_BLOBS, Y_BLOBS)
+    assert clf_args.loss == "binary_cross_entropy" and clf_args.model is jaxfit.logistic()
+    assert clf_args.classes.tolist() == ["cat", "dog"] and clf_args.y.dtype == np.int32
+
+
+def test_targets_encode_labels_as_fit_does():
+    clf = jaxfit.JaxfitClassifier(**FAST).fit(X_BLOBS, Y_BLOBS)
+    assert clf._targets(["dog", "cat", "dog"]).tolist() == [1, 0, 1]
+    with pytest.raises(ValueError, match=r"labels \['eel'\] that were not seen at fit"):
+        clf._targets(["cat", "eel"])
+    reg = jaxfit.JaxfitRegressor(**FAST).fit(X_LINE, Y_LINE)
+    assert reg._targets([1, 2]).dtype == np.float32
 
 
 def test_zero_sample_weights_equal_dropping_rows():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._training.fit import Batcher
+from jaxfit._training import Batcher
 from jaxfit._training.step import TRACES
 
 
@@ -358,7 +358,7 @@ def test_sum_scaled_l2_is_sklearn_ridge():
 
 
 def test_default_eval_every_keeps_evaluation_cheap():
-    from jaxfit._training.fit import default_eval_every
+    from jaxfit._training.spec import default_eval_every
 
     big = jaxfit.as_dataset((np.zeros((1000, 2)), np.zeros(1000)))
     small = jaxfit.as_dataset((np.zeros((100, 2)), np.zeros(100)))
@@ -371,18 +371,18 @@ def test_default_eval_every_keeps_evaluation_cheap():
 
 def test_unit_weights_become_constants_with_the_same_numbers():
     """No weights (or all ones) compile as a plain mean; the numbers do not change."""
-    from jaxfit._training.fit import check_inputs
+    from jaxfit._training import check_inputs
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(40, 2)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0]) + 0.5).astype(np.float32)
     hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=0.1, steps=30)
     plain = check_inputs(jaxfit.linear(), "mse", (x, y), (x, y), (), None, 1e4, None)
-    assert plain.plan_for(hp).unit_weights == (True, True)
-    assert plain.plan_for(hp, np.ones((2, 40))).unit_weights == (False, False)  # CV masks
+    assert plain.run_spec_for(hp).unit_weights == (True, True)
+    assert plain.run_spec_for(hp, np.ones((2, 40))).unit_weights == (False, False)  # CV masks
     halves = np.where(np.arange(40) < 20, 1.0, 2.0).astype(np.float32)
     weighted = check_inputs(jaxfit.linear(), "mse", (x, y, halves), None, (), None, 1e4, None)
-    assert weighted.plan_for(hp).unit_weights == (False, False)
+    assert weighted.run_spec_for(hp).unit_weights == (False, False)
     key = jax.random.key(0)
     ones = jaxfit.fit(jaxfit.linear(), "mse", (x, y, np.ones(40, np.float32) * 2), hp, key=key)
     none = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=key)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._training.standard import ACTIVATIONS
+from jaxfit._training.models import ACTIVATIONS
 
 # name -> (model factory call, static hyperparameters, number of outputs k)
 BUILTINS = {

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import jaxfit
-from jaxfit._training.optim import make_optimizer, make_schedule
-from jaxfit._training.standard import OPTIMIZERS, SCHEDULES
+from jaxfit._training.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 
 # L-BFGS needs value and value_fn in update; it is tested on its own below.
 FIRST_ORDER = tuple(o for o in OPTIMIZERS if o not in ("lbfgs", "newton"))

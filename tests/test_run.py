@@ -50,7 +50,7 @@ def _case(name: str):
     hp = jaxfit.Hyperparams(steps=HORIZON, **CASES[name])
     model = jaxfit.mlp() if name == "sgd" else jaxfit.linear()  # one MLP: compiles cost
     inputs = check_inputs(model, "mse", (X, Y), (XV, YV), ("mae",), None, 1e4, 5)
-    return Run(inputs.plan_for(hp), inputs.train, inputs.valid), hp
+    return Run(inputs.run_spec_for(hp), inputs.train, inputs.valid), hp
 
 
 @jax.jit

@@ -5,7 +5,7 @@ import pytest
 
 import jaxfit
 
-pytest.importorskip("sklearn")
+checks = pytest.importorskip("sklearn.utils.estimator_checks")
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 3))
@@ -51,11 +51,16 @@ def test_diverged_setting_gets_error_score_and_ranks_last(search):
 
 
 def test_best_and_refit(search):
+    from sklearn.metrics import mean_squared_error
+
     assert search.best_params_ == {"learning_rate": 0.2}
     assert search.best_score_ == search.cv_results_["mean_test_score"][search.best_index_]
     assert search.best_estimator_.learning_rate == 0.2
-    assert search.score(X, Y) > 0.99
     assert search.predict(X).shape == (60,)
+    # as scikit-learn's: score is the search's scoring, here -MSE, not the estimator's R²
+    assert search.score(X, Y) == pytest.approx(-mean_squared_error(Y, search.predict(X)))
+    assert search.score(X, Y) > -0.05 and search.best_estimator_.score(X, Y) > 0.99
+    assert search.n_features_in_ == 3 and not hasattr(EST, "n_features_in_")  # EST untouched
 
 
 def test_paired_comparison_is_reported(search):
@@ -102,6 +107,8 @@ def test_classifier_accuracy_and_log_loss():
     assert {"mean_test_accuracy", "mean_test_neg_log_loss", "rank_test_accuracy"} <= set(r)
     assert (r["mean_test_neg_log_loss"] < 0).all()
     assert set(s.predict(x)) <= {"yes", "no"} and s.classes_.tolist() == ["no", "yes"]
+    assert s.predict_proba(x).shape == (80, 2) and s.decision_function(x).shape == (80,)
+    assert s.score(x, y) == s.best_estimator_.score(x, y)  # refit="accuracy" scores
 
 
 def test_randomized_search_samples_n_iter_settings():
@@ -138,3 +145,145 @@ def test_non_jaxfit_estimator_is_refused():
 
     with pytest.raises(TypeError, match="jaxfit estimator"):
         jaxfit.GridSearchCV(Ridge(), {"alpha": [1.0]}).fit(X, Y)
+
+
+# --- scikit-learn estimators: clone, tags, nested cross-validation, refit=False ------------
+
+
+@pytest.mark.slow  # ~1 min on 2 CPU cores: every check runs its own search
+@checks.parametrize_with_checks(
+    [
+        jaxfit.GridSearchCV(jaxfit.JaxfitRegressor(steps=20), {"learning_rate": [0.1]}, cv=2),
+        jaxfit.GridSearchCV(jaxfit.JaxfitClassifier(steps=20), {"learning_rate": [0.1]}, cv=2),
+    ]
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _params(search) -> dict:
+    params = search.get_params(deep=True)
+    params.pop("estimator")  # a clone is a new object; its own parameters are compared
+    return params
+
+
+@pytest.mark.parametrize("kind", ["grid", "randomized"])
+def test_clone_round_trip(kind):
+    from sklearn.base import clone
+
+    if kind == "grid":
+        search = jaxfit.GridSearchCV(
+            EST, GRID, cv=3, seeds=2, scoring=["r2", "neg_mean_squared_error"], refit="r2",
+            error_score=-1.0, return_train_score=True,
+        )  # fmt: skip
+    else:
+        dists = {"learning_rate": jaxfit.loguniform(1e-3, 0.3)}
+        search = jaxfit.RandomizedSearchCV(
+            EST, dists, n_iter=3, seed=4, cv=jaxfit.KFold(3), refit=False
+        )
+    again = clone(search)
+    assert type(again) is type(search) and again.estimator is not search.estimator
+    assert _params(again) == _params(search)
+    assert again.estimator.get_params() == search.estimator.get_params()
+    assert type(search)(**search.get_params(deep=False)).get_params(deep=False) == (
+        search.get_params(deep=False)
+    )
+    fitted = clone(search.fit(X, Y))  # a clone of a fitted search is unfitted
+    assert not hasattr(fitted, "cv_results_") and _params(fitted) == _params(search)
+
+
+def test_tags_follow_the_estimator():
+    from sklearn.base import is_classifier, is_regressor
+
+    assert is_regressor(jaxfit.GridSearchCV(EST, GRID))
+    clf = jaxfit.GridSearchCV(jaxfit.JaxfitClassifier(), {"learning_rate": [0.1]})
+    assert is_classifier(clf) and not is_regressor(clf)
+
+
+def test_nested_cross_val_score_equals_searching_each_outer_split():
+    from sklearn.metrics import mean_squared_error
+    from sklearn.model_selection import KFold, cross_val_score
+
+    def make():
+        return jaxfit.GridSearchCV(
+            EST, {"learning_rate": [0.01, 0.2]}, cv=3, scoring="neg_mean_squared_error"
+        )
+
+    search = make()
+    nested = cross_val_score(search, X, Y, cv=KFold(3))
+    by_hand = []
+    for train, test in KFold(3).split(X):
+        inner = make().fit(X[train], Y[train])
+        by_hand.append(inner.score(X[test], Y[test]))
+        assert by_hand[-1] == pytest.approx(-mean_squared_error(Y[test], inner.predict(X[test])))
+    assert nested.shape == (3,) and np.isfinite(nested).all() and (nested < 0).all()
+    np.testing.assert_allclose(nested, by_hand, rtol=1e-6)
+    assert not hasattr(search, "cv_results_")  # cross_val_score fits clones
+
+
+def test_refit_false_has_the_best_attributes_of_refit_true(search):
+    kwargs = {"cv": 3, "seeds": 2, "return_train_score": True, "scoring": "neg_mean_squared_error"}
+    lazy = jaxfit.GridSearchCV(EST, GRID, refit=False, **kwargs).fit(X, Y)
+    assert lazy.best_index_ == search.best_index_
+    assert lazy.best_score_ == search.best_score_
+    assert lazy.best_params_ == search.best_params_
+    timing = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+    assert set(lazy.cv_results_) == set(search.cv_results_)
+    for key in set(search.cv_results_) - timing:
+        np.testing.assert_array_equal(lazy.cv_results_[key], search.cv_results_[key], key)
+    assert not hasattr(lazy, "best_estimator_") and not hasattr(lazy, "refit_time_")
+
+
+DELEGATED = [
+    "predict", "predict_proba", "predict_log_proba", "decision_function", "score_samples",
+    "transform", "inverse_transform", "classes_", "n_features_in_",
+]  # fmt: skip
+CLASSIFIER_HAS = {"predict", "predict_proba", "decision_function"}  # JaxfitClassifier's
+
+
+def test_delegated_methods_exist_only_with_refit_and_when_the_estimator_has_them():
+    x = RNG.normal(size=(30, 2))
+    y = np.where(x[:, 0] > 0, 1, 0)
+    make = lambda **kw: jaxfit.GridSearchCV(  # noqa: E731
+        jaxfit.JaxfitClassifier(steps=20), {"learning_rate": [0.1]}, cv=3, **kw
+    )
+    refitted, lazy = make(), make(refit=False)
+    # Before fit, as scikit-learn's: the unfitted estimator is asked.
+    assert {m for m in DELEGATED if hasattr(refitted, m)} == CLASSIFIER_HAS
+    assert not any(hasattr(lazy, m) for m in DELEGATED)
+    refitted.fit(x, y)
+    lazy.fit(x, y)
+    fitted_has = CLASSIFIER_HAS | {"classes_", "n_features_in_"}
+    assert {m for m in DELEGATED if hasattr(refitted, m)} == fitted_has
+    assert not any(hasattr(lazy, m) for m in DELEGATED)
+    np.testing.assert_array_equal(refitted.predict(x), refitted.best_estimator_.predict(x))
+    with pytest.raises(AttributeError, match="refit=False"):
+        lazy.score(x, y)
+    with pytest.raises(AttributeError, match="has no attribute 'predict'") as info:
+        lazy.predict(x)
+    assert "refit=False" in str(info.value.__cause__)  # available_if keeps the reason
+
+
+def test_several_scorers_without_refit_have_no_best():
+    s = jaxfit.GridSearchCV(EST, GRID, cv=3, scoring=["r2", "neg_mean_squared_error"],
+                            refit=False).fit(X, Y)  # fmt: skip
+    assert "mean_test_r2" in s.cv_results_ and s.comparison_ is None
+    for name in ("best_index_", "best_score_", "best_params_", "best_estimator_"):
+        assert not hasattr(s, name), name
+
+
+def test_score_with_a_metric_callable_is_the_sweeps_metric():
+    def neg_abs_error(pred, y, weight):
+        return -(weight * abs(pred[:, 0] - y)).sum() / weight.sum()
+
+    s = jaxfit.GridSearchCV(EST, {"learning_rate": [0.2]}, cv=3, scoring=neg_abs_error).fit(X, Y)
+    assert s.score(X, Y) == pytest.approx(-np.abs(s.predict(X) - Y).mean(), rel=1e-5)
+
+
+def test_a_loss_metric_as_scoring_is_negated_and_picks_the_best(search):
+    """``scoring=jaxfit.mse`` is a loss: it must rank as ``neg_mean_squared_error`` does."""
+    by_metric = jaxfit.GridSearchCV(EST, GRID, cv=3, seeds=2, scoring=jaxfit.mse).fit(X, Y)
+    assert by_metric.best_params_ == search.best_params_
+    np.testing.assert_allclose(by_metric.best_score_, search.best_score_, rtol=1e-6)
+    assert by_metric.best_score_ < 0
+    assert by_metric.scorer_.name == "neg_mse" and by_metric.scorer_.sign == -1.0

@@ -127,3 +127,77 @@ def test_groups_follow_first_appearance_and_keep_unequal_equal_values_apart():
     assert [g.indices for g in got.groups] == [[0, 1], [2, 3]]
     np.testing.assert_array_equal(got.groups[1].batch.learning_rate, np.float32([0.1, 0.2]))
     assert got.dicts[3]["learning_rate"] == 0.2 and got.dicts[3]["steps"] == 1
+
+
+seen_shapes: list[tuple[int, ...]] = []  # the shape of `rate` at each check below
+
+
+@jaxfit.hyperparams
+class Declared:
+    """Declares that its check, which reads `rate` through np.any only, accepts a batch."""
+
+    rate: float = jaxfit.numeric(default=0.5, gt=0.0)
+    width: int = jaxfit.static(default=4)
+
+    __check_init_batched__ = True
+
+    def __check_init__(self):
+        seen_shapes.append(np.shape(self.rate))
+        if np.any(np.asarray(self.rate) > 10.0):
+            raise ValueError("rate above 10")
+
+
+@jaxfit.hyperparams
+class Inherits(Declared):
+    """Adds a field and keeps the declared check: still batch-safe."""
+
+    extra: float = 1.0
+
+
+@jaxfit.hyperparams
+class Overrides(Declared):
+    """Overrides the check without declaring it again: checked one setting at a time."""
+
+    def __check_init__(self):
+        seen_shapes.append(np.shape(self.rate))
+        if self.rate > 10.0:
+            raise ValueError("rate above 10")
+
+
+@pytest.mark.parametrize("cls", [Declared, Inherits])
+def test_a_declared_check_runs_once_per_group_on_the_batch(cls):
+    base = cls()
+    space = jaxfit.grid(rate=[1.0, 2.0, 3.0], width=[1, 2])
+    seen_shapes.clear()
+    fast = _from_space(base, space)
+    assert fast is not None
+    assert sorted(seen_shapes) == [(), (), (3,), (3,)]  # per group: its first setting, its batch
+    _same(fast, _from_list(space.apply(base), space.names))
+    with pytest.raises(ValueError, match=r"point 1, axis rate.*rate above 10"):
+        settings_of(base, jaxfit.grid(rate=[1.0, 11.0]))
+
+
+def test_an_override_without_the_declaration_runs_per_setting():
+    space = jaxfit.grid(rate=[1.0, 2.0, 3.0], width=[1, 2])
+    base = Overrides()
+    assert _from_space(base, space) is None
+    seen_shapes.clear()
+    got = settings_of(base, space)
+    assert seen_shapes == [()] * len(space)  # every setting alone, never a batch
+    _same(got, _from_list(space.apply(base), space.names))
+
+
+def test_the_declaration_is_checked():
+    with pytest.raises(TypeError, match="must be True or False; got 1"):
+
+        @jaxfit.hyperparams
+        class One:
+            rate: float = 0.5
+            __check_init_batched__ = 1
+
+    with pytest.raises(TypeError, match="declare it as a plain class attribute"):
+
+        @jaxfit.hyperparams
+        class Annotated:
+            rate: float = 0.5
+            __check_init_batched__: bool = True

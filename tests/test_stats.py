@@ -18,7 +18,7 @@ def noisy(means, s=3, f=5, scale=0.01, seed=0):
     return means[:, None, None] + scale * rng.normal(size=(means.size, s, f))
 
 
-# --- the Student-t tail, against closed forms, tables and (if importable) scipy ---------------
+# --- the Student-t tail, against closed forms, tables and scipy ---------------------------
 
 
 @FEW
@@ -44,12 +44,33 @@ def test_t_sf_limits_and_nan():
     assert got[0] == 0.0 and got[1] == 1.0 and np.isnan(got[2]) and 0 <= got[3] < 1e-25
 
 
+def test_t_sf_matches_scipy_on_a_grid():
+    stats = pytest.importorskip("scipy.stats")
+    df = np.concatenate([np.arange(1.0, 201.0), [0.5, 1.5, 2.7, 9.99, 33.3, 150.5, 1e4]])
+    magnitudes = [0.0, 1e-12, 1e-6, 0.1, 0.5, 1.0, 1.96, 2.5, 5.0, 10.0, 40.0, 1e3, 1e9, 1e150]
+    t = np.array(sorted({s * m for m in magnitudes for s in (-1, 1)}))
+    tt, dd = np.meshgrid(t, df)
+    got, want = t_sf(tt, dd), stats.t.sf(tt, dd)
+    assert got.dtype == np.float64 and got.shape == tt.shape
+    # float64 rounding over the whole range, the far tails (p ~ 1e-150 and below) included
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    assert (got[:, t == 0] == 0.5).all() and (got[:, t > 0] <= 0.5).all()
+    assert (got[:, t > 1] < 0.5).all() and got[0, -1] == pytest.approx(1 / (np.pi * 1e150))
+
+
 @FEW
 @given(st.floats(-60, 60), st.one_of(st.integers(1, 3000), st.floats(0.5, 500)))
 def test_t_sf_matches_scipy(t, df):
     stats = pytest.importorskip("scipy.stats")
     want = stats.t.sf(t, df)
-    assert t_sf(np.array(t), np.array(float(df))) == pytest.approx(want, rel=1e-9, abs=1e-300)
+    assert t_sf(np.array(t), np.array(float(df))) == pytest.approx(want, rel=1e-12, abs=1e-300)
+
+
+def test_t_sf_is_symmetric_and_broadcasts():
+    t = np.array([[0.3], [2.0], [25.0]])
+    df = np.array([1.0, 4.5, 60.0])
+    np.testing.assert_allclose(t_sf(t, df) + t_sf(-t, df), 1.0, rtol=1e-15)
+    assert t_sf(t, df).shape == (3, 3) and t_sf(np.array(2.0), np.array(3.0)).shape == ()
 
 
 # --- compare_to_best against independent references ---------------------------------------

@@ -1,5 +1,6 @@
 """Sweeps: grouping, no recompiles, chunking, devices, divergence, resume, results."""
 
+import importlib
 import os
 import pathlib
 import signal
@@ -169,8 +170,8 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
 
 
 def test_without_params_nothing_of_them_comes_back(reference, tmp_path, monkeypatch):
-    from jaxfit._sweeping import sweep as sweep_module
-
+    # The module, not the function that jaxfit._sweeping's `sweep` names.
+    sweep_module = importlib.import_module("jaxfit._sweeping.sweep")
     fetched = []
     real_fetch = sweep_module.fetch
 

@@ -72,7 +72,7 @@ class SweepConfig:
     same names. The other fields are the keys of the same names (``docs/config.md``).
 
     Examples:
-      >>> import jaxfit
+      >>> import pathlib, tempfile, jaxfit
       >>> text = '''
       ... [model]
       ... name = "mlp"
@@ -83,7 +83,10 @@ class SweepConfig:
       ... [sweep]
       ... seeds = 2
       ... '''
-      >>> config = jaxfit._cli.config.parse_config(text)
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     path = pathlib.Path(tmp, "sweep.toml")
+      ...     _ = path.write_text(text)
+      ...     config = jaxfit.load_config(path)
       >>> config.model, len(config.space), config.options["seeds"]
       ('mlp', 2, 2)
     """

@@ -46,8 +46,8 @@ def group_dicts(batch: Any, n: int | None = None) -> list[dict[str, Any]]:
     """
     spec = fields_of(batch, "batch")
     if spec.numeric:
-        n = batch.batch_shape[0]
-    elif n is None:
+        n = int(batch.batch_shape[0])
+    if n is None:
         raise ValueError(
             f"{type(batch).__name__} has no numeric field, so its batch does not know how "
             "many settings it holds: pass n."

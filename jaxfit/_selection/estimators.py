@@ -15,7 +15,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from .._hp import numeric_fields
 from .._training import (
@@ -51,11 +56,12 @@ _CLASSIFIERS: dict[str, Callable[[int], Model]] = {
 _LOSSES = ("mse", "mae", "huber")
 
 
-class JaxfitSetup(NamedTuple):
-    """Everything a training run of an estimator needs, validated and encoded.
+class FitArgs(NamedTuple):
+    """The arguments of :func:`jaxfit.fit` that an estimator and ``(X, y)`` stand for.
 
-    ``fit`` trains on it with :func:`jaxfit.fit`; jaxfit's searches sweep over it, so both
-    paths train identically.
+    Validated and encoded from the estimator's parameters and the data. The estimator's
+    ``fit`` passes them to :func:`jaxfit.fit`; jaxfit's searches pass them to
+    :func:`jaxfit.sweep`, so both paths train identically.
 
     Attributes:
       model: the :class:`jaxfit.Model` (sized for the targets' outputs or classes).
@@ -90,8 +96,12 @@ class _JaxfitEstimator(BaseEstimator):
         """The parameters that are :class:`jaxfit.Hyperparams` fields (the sweepable ones)."""
         return HP_FIELDS
 
-    def _jaxfit_setup(self, X: Any, y: Any) -> JaxfitSetup:
+    def _fit_args(self, X: Any, y: Any) -> FitArgs:
         """Validates ``X`` and ``y`` (setting ``n_features_in_``) and the parameters."""
+        raise NotImplementedError
+
+    def _targets(self, y: Any) -> np.ndarray:
+        """``y`` encoded as ``fit`` encodes it, for a metric of a fitted estimator's outputs."""
         raise NotImplementedError
 
     def _hp(self) -> Hyperparams:
@@ -147,19 +157,19 @@ class _JaxfitEstimator(BaseEstimator):
           ``self``, with ``params_``, ``hp_``, ``fit_result_``, ``n_iter_`` and
           ``loss_curve_`` set.
         """
-        setup = self._jaxfit_setup(X, y)
-        data: tuple = (setup.x, setup.y)
+        args = self._fit_args(X, y)
+        data: tuple = (args.x, args.y)
         if sample_weight is not None:
             w = _check_sample_weight(
-                sample_weight, setup.x, dtype=np.float32, ensure_non_negative=True
+                sample_weight, args.x, dtype=np.float32, ensure_non_negative=True
             )
             data = (*data, w)
-        result = fit(setup.model, setup.loss, data, setup.hp, key=jax.random.key(setup.seed))
-        self._set_fitted(setup, result)
+        result = fit(args.model, args.loss, data, args.hp, key=jax.random.key(args.seed))
+        self._set_fitted(args, result)
         if bool(result.diverged):
             warnings.warn(
                 f"{type(self).__name__} diverged at step {int(result.diverged_step)} of "
-                f"{setup.hp.steps} (cause: {result.cause_name}); it keeps the parameters from "
+                f"{args.hp.steps} (cause: {result.cause_name}); it keeps the parameters from "
                 "before that step. Lower learning_rate, or standardise X and y (e.g. "
                 "StandardScaler in a Pipeline).",
                 ConvergenceWarning,
@@ -167,11 +177,11 @@ class _JaxfitEstimator(BaseEstimator):
             )
         return self
 
-    def _set_fitted(self, setup: JaxfitSetup, result: FitResult) -> None:
+    def _set_fitted(self, args: FitArgs, result: FitResult) -> None:
         self.params_ = result.params
         self.hp_ = result.hp
         self.fit_result_ = result
-        self.n_iter_ = setup.hp.steps
+        self.n_iter_ = args.hp.steps
         self.loss_curve_ = np.asarray(result.train_loss)
 
     def _raw(self, X: Any) -> np.ndarray:
@@ -237,7 +247,7 @@ class JaxfitRegressor(RegressorMixin, _JaxfitEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _jaxfit_setup(self, X: Any, y: Any) -> JaxfitSetup:
+    def _fit_args(self, X: Any, y: Any) -> FitArgs:
         if self.loss not in _LOSSES:
             raise ValueError(
                 f"JaxfitRegressor: loss={self.loss!r} is not supported; allowed are "
@@ -248,13 +258,16 @@ class JaxfitRegressor(RegressorMixin, _JaxfitEstimator):
         y = np.asarray(y, dtype=np.float32)
         k = 1 if y.ndim == 1 else y.shape[1]
         model = self._model(k)
-        return JaxfitSetup(model, self.loss, hp, np.asarray(x), y, None, seed)
+        return FitArgs(model, self.loss, hp, np.asarray(x), y, None, seed)
 
-    def _set_fitted(self, setup: JaxfitSetup, result: FitResult) -> None:
-        self.n_outputs_ = 1 if setup.y.ndim == 1 else setup.y.shape[1]
-        self._single_output = setup.y.ndim == 1
+    def _set_fitted(self, args: FitArgs, result: FitResult) -> None:
+        self.n_outputs_ = 1 if args.y.ndim == 1 else args.y.shape[1]
+        self._single_output = args.y.ndim == 1
         self._n_model_outputs = self.n_outputs_
-        super()._set_fitted(setup, result)
+        super()._set_fitted(args, result)
+
+    def _targets(self, y: Any) -> np.ndarray:
+        return np.asarray(y, dtype=np.float32)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicts targets for ``X``.
@@ -318,7 +331,7 @@ class JaxfitClassifier(ClassifierMixin, _JaxfitEstimator):
     ) -> None:  # fmt: skip
         _store(self, locals())
 
-    def _jaxfit_setup(self, X: Any, y: Any) -> JaxfitSetup:
+    def _fit_args(self, X: Any, y: Any) -> FitArgs:
         hp, seed = self._hp(), self._seed()
         x, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
@@ -335,12 +348,24 @@ class JaxfitClassifier(ClassifierMixin, _JaxfitEstimator):
             )
         model = self._model(len(classes))
         loss = "binary_cross_entropy" if self.model == "logistic" else "softmax_cross_entropy"
-        return JaxfitSetup(model, loss, hp, np.asarray(x), codes.astype(np.int32), classes, seed)
+        return FitArgs(model, loss, hp, np.asarray(x), codes.astype(np.int32), classes, seed)
 
-    def _set_fitted(self, setup: JaxfitSetup, result: FitResult) -> None:
-        self.classes_ = np.asarray(setup.classes)
+    def _set_fitted(self, args: FitArgs, result: FitResult) -> None:
+        self.classes_ = np.asarray(args.classes)
         self._n_model_outputs = len(self.classes_)
-        super()._set_fitted(setup, result)
+        super()._set_fitted(args, result)
+
+    def _targets(self, y: Any) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        y = column_or_1d(y)
+        codes = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
+        unseen = self.classes_[codes] != y
+        if unseen.any():
+            raise ValueError(
+                f"JaxfitClassifier: y has labels {np.unique(y[unseen]).tolist()[:10]} that were "
+                f"not seen at fit; classes_ are {self.classes_.tolist()[:10]}."
+            )
+        return codes.astype(np.int32)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Confidence scores: the logit of ``classes_[1]`` for two classes, else the logits.

@@ -23,12 +23,15 @@ class Scorer:
         training loss itself (``"neg_log_loss"`` uses the classifier's cross-entropy).
       sign: +1 if the metric is a score, -1 if it is a loss.
       root: take the square root of the metric first (``neg_root_mean_squared_error``).
+      sklearn_name: the scikit-learn scoring name it computes, which scores a fitted
+        estimator on new data; ``None`` for a jaxfit metric callable.
     """
 
     name: str
     metric: Metric | None
     sign: float
     root: bool = False
+    sklearn_name: str | None = None
 
     def from_metric(self, values: np.ndarray) -> np.ndarray:
         """Turns metric values into scores."""
@@ -55,8 +58,10 @@ def get_scorers(
 
     Args:
       scoring: ``None`` (R² for a regressor, accuracy for a classifier, as scikit-learn's
-        ``estimator.score``), a scoring name, a jaxfit metric callable ``(pred, y, weight)
-        -> score`` whose greater values are better, or a list / dict of those.
+        ``estimator.score``), a scoring name, a :class:`jaxfit.Metric` (a loss such as
+        ``jaxfit.mse`` scores negated, as ``"neg_mse"``, so that greater is better), a
+        plain callable ``(pred, y, weight) -> score`` whose greater values are better, or a
+        list / dict of those.
       classifier: whether the estimator is a classifier.
 
     Returns:
@@ -96,7 +101,7 @@ def _one(spec: Any, classifier: bool) -> Scorer:
         if classifier != (spec in ("accuracy", "neg_log_loss")):
             kind = "a classifier" if classifier else "a regressor"
             raise ValueError(f"scoring={spec!r} does not apply to {kind}.")
-        return SCORERS[spec]()
+        return dataclasses.replace(SCORERS[spec](), sklearn_name=spec)
     if callable(spec):
         if _looks_like_sklearn_scorer(spec):
             raise TypeError(
@@ -104,6 +109,9 @@ def _one(spec: Any, classifier: bool) -> Scorer:
                 "scores inside the compiled program. Pass a scoring name or a callable "
                 "(pred, y, weight) -> score whose greater values are better."
             )
+        if isinstance(spec, Metric):  # it knows its direction: a loss scores negated
+            sign = 1.0 if spec.greater_is_better else -1.0
+            return Scorer(spec.name if sign > 0 else f"neg_{spec.name}", spec, sign)
         metric = get_metric(spec)  # memoised: the same callable keeps its compiled programs
         return Scorer(metric.name, metric, 1.0)
     raise TypeError(f"a scorer must be a name or a callable; got {spec!r:.80}.")

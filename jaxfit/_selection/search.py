@@ -1,39 +1,73 @@
-"""GridSearchCV and RandomizedSearchCV in scikit-learn's words, run as one jaxfit sweep."""
+"""GridSearchCV and RandomizedSearchCV in scikit-learn's words, run as one jaxfit sweep.
+
+They are scikit-learn estimators (``clone``, pipelines, nested ``cross_val_score``), so this
+module imports scikit-learn at the top; ``jaxfit/__init__.py`` imports it on first use.
+"""
 
 from __future__ import annotations
 
+import copy
 import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import jax
 import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.metrics import get_scorer
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from .._cv import as_folds
 from .._hp import Space, choice, grid, zipped
 from .._sweeping import SweepDiverged, SweepResult, sweep
+from .estimators import _JaxfitEstimator
 from .scoring import Scorer, get_scorers
 from .stats import compare_to_best
 
-__all__ = ["GridSearchCV", "RandomizedSearchCV", "one_standard_error"]
+__all__ = ["GridSearchCV", "RandomizedSearchCV"]
 
 
-class _BaseSearch:
+def _check_refit(search: _BaseSearch, attr: str) -> None:
+    if not search.refit:
+        raise AttributeError(
+            f"This {type(search).__name__} was initialized with refit=False: {attr} needs the "
+            "estimator refitted on the best parameters. Refit one yourself with best_params_, "
+            "or search with refit=True."
+        )
+
+
+def _estimator_has(attr: str) -> Callable[[Any], bool]:
+    """``available_if``'s check, as scikit-learn's searches: refit, and the estimator has it.
+
+    Before ``fit``, the unfitted estimator is asked, so ``hasattr`` works on a new search.
+    """
+
+    def check(search: _BaseSearch) -> bool:
+        _check_refit(search, attr)
+        getattr(getattr(search, "best_estimator_", search.estimator), attr)
+        return True
+
+    return check
+
+
+class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
     """What both searches share: one sweep over settings × seeds × folds, then sklearn's view."""
 
     def __init__(
         self,
         estimator: Any,
         *,
-        scoring: Any = None,
-        cv: Any = 5,
-        seeds: int = 1,
-        refit: bool | str | Callable = True,
-        error_score: float | str = np.nan,
-        return_train_score: bool = False,
-        memory_budget: int | None = None,
-        progress: bool | None = None,
+        scoring: Any,
+        cv: Any,
+        seeds: int,
+        refit: bool | str | Callable,
+        error_score: float | str,
+        return_train_score: bool,
+        memory_budget: int | None,
+        progress: bool | None,
     ) -> None:
         self.estimator = estimator
         self.scoring = scoring
@@ -45,10 +79,23 @@ class _BaseSearch:
         self.memory_budget = memory_budget
         self.progress = progress
 
+    def __sklearn_tags__(self) -> Any:
+        # As scikit-learn's BaseSearchCV: a regressor or a classifier as its estimator is.
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        # Beyond scikit-learn's: a search fits 2-D targets exactly when its estimator does.
+        tags.target_tags.multi_output = inner.target_tags.multi_output
+        tags.input_tags.pairwise = inner.input_tags.pairwise
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags
+
     def _space(self) -> Space:
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any, *, groups: Any = None) -> _BaseSearch:
+    def fit(self, X: Any, y: Any, *, groups: Any = None) -> Self:
         """Runs the whole search as one sweep, then refits the best setting on all data.
 
         Args:
@@ -59,7 +106,7 @@ class _BaseSearch:
         Returns:
           ``self``.
         """
-        if not hasattr(self.estimator, "_jaxfit_setup"):
+        if not isinstance(self.estimator, _JaxfitEstimator):
             raise TypeError(
                 "estimator must be a jaxfit estimator (jaxfit.JaxfitRegressor or "
                 f"jaxfit.JaxfitClassifier); got {type(self.estimator).__name__}. To search a "
@@ -68,10 +115,11 @@ class _BaseSearch:
         if not (isinstance(self.error_score, int | float) or self.error_score == "raise"):
             raise ValueError(f"error_score must be a number or 'raise'; got {self.error_score!r}.")
         t0 = time.perf_counter()
-        setup = self.estimator._jaxfit_setup(X, y)
-        classifier = setup.classes is not None
+        # A clone validates the data: a meta-estimator leaves its `estimator` untouched.
+        args = typing.cast(_JaxfitEstimator, clone(self.estimator))._fit_args(X, y)
+        classifier = args.classes is not None
         scorers = get_scorers(self.scoring, classifier=classifier)
-        refit_name = self._refit_name(scorers)
+        chooser = self._chooser(scorers)
         space = self._space()
         sweepable = set(self.estimator._jaxfit_param_names())
         bad = [n for n in space.names if n not in sweepable]
@@ -80,11 +128,11 @@ class _BaseSearch:
                 f"cannot search over {bad}: only hyperparameter fields can be swept; allowed are "
                 f"{sorted(sweepable)}. To compare models or losses, run one search for each."
             )
-        folds = as_folds(self.cv, setup.x, setup.y, groups, classifier=classifier)
+        folds = as_folds(self.cv, args.x, args.y, groups, classifier=classifier)
         metrics = list(dict.fromkeys(s.metric for s in scorers.values() if s.metric is not None))
         result = sweep(
-            setup.model, setup.loss, (setup.x, setup.y), setup.hp, space,
-            key=jax.random.key(setup.seed), seeds=self.seeds, cv=folds, metrics=metrics,
+            args.model, args.loss, (args.x, args.y), args.hp, space,
+            key=jax.random.key(args.seed), seeds=self.seeds, cv=folds, metrics=metrics,
             memory_budget=self.memory_budget, progress=self.progress,
         )  # fmt: skip
         if self.error_score == "raise" and result.diverged.any():
@@ -94,16 +142,15 @@ class _BaseSearch:
             )
         self.sweep_result_ = result
         self.n_splits_ = folds.n_folds
-        self.scorer_ = scorers if len(scorers) > 1 else scorers[next(iter(scorers))]
         self.multimetric_ = len(scorers) > 1
+        self.scorer_ = scorers if self.multimetric_ else scorers[next(iter(scorers))]
+        self._refit_scorer = None if chooser is None else scorers[chooser]
         self.cv_results_ = self._cv_results(result, scorers, space)
-        test_frac = float(np.mean(folds.test.sum(1) / folds.train.sum(1)))
         self.comparison_ = None
-        if refit_name is not None:
-            key = "score" if not self.multimetric_ else refit_name
-            cells = self._cells(result, scorers[refit_name], "val")
-            finite = np.isfinite(cells.reshape(len(result), -1)).all(axis=1)
-            if finite.any():
+        if chooser is not None:
+            cells = self._cells(result, scorers[chooser], "val")
+            if np.isfinite(cells.reshape(len(result), -1)).all(axis=1).any():
+                test_frac = float(np.mean(folds.test.sum(1) / folds.train.sum(1)))
                 self.comparison_ = compare_to_best(
                     cells, greater_is_better=True, test_fraction=test_frac
                 )
@@ -111,15 +158,18 @@ class _BaseSearch:
                 self.cv_results_["indistinguishable_from_best"] = np.asarray(
                     self.comparison_.indistinguishable
                 )
-            self._choose(result, key, x=X, y=y)
+            self._choose("score" if not self.multimetric_ else chooser)
+        if self.refit:
+            self._refit(result, X, y)
         self.search_time_ = time.perf_counter() - t0
         return self
 
-    def _refit_name(self, scorers: dict[str, Scorer]) -> str | None:
+    def _chooser(self, scorers: dict[str, Scorer]) -> str | None:
+        """The scorer that ranks the settings; ``None`` for several scorers and no refit."""
+        if len(scorers) == 1:  # as scikit-learn: one metric picks a best even without refit
+            return next(iter(scorers))
         if self.refit is False:
             return None
-        if len(scorers) == 1:
-            return next(iter(scorers))
         if callable(self.refit):
             return next(iter(scorers))
         if self.refit is True or self.refit not in scorers:
@@ -173,58 +223,177 @@ class _BaseSearch:
         out["diverged"] = result.diverged.any(axis=1)
         return out
 
-    def _choose(self, result: SweepResult, key: str, *, x: Any, y: Any) -> None:
+    def _choose(self, key: str) -> None:
+        """Sets ``best_index_``, ``best_params_`` and (unless ``refit`` is a callable)
+        ``best_score_``, as scikit-learn does."""
         if callable(self.refit):
             index = self.refit(self.cv_results_)
             if isinstance(index, bool) or not isinstance(index, int | np.integer):
                 raise TypeError(f"refit callable must return an int index; got {index!r}.")
-            if not 0 <= int(index) < len(result):
-                raise IndexError(f"refit callable returned {index}, outside 0..{len(result) - 1}.")
+            n = len(self.cv_results_["params"])
+            if not 0 <= int(index) < n:
+                raise IndexError(f"refit callable returned {index}, outside 0..{n - 1}.")
             self.best_index_ = int(index)
         else:
-            ranks = self.cv_results_[f"rank_test_{key}"]
-            self.best_index_ = int(np.argmin(ranks))
+            self.best_index_ = int(np.argmin(self.cv_results_[f"rank_test_{key}"]))
             self.best_score_ = float(self.cv_results_[f"mean_test_{key}"][self.best_index_])
+        self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
+
+    def _refit(self, result: SweepResult, x: Any, y: Any) -> None:
         if result.diverged.any(axis=1).all():
             raise SweepDiverged(
                 f"all {len(result)} settings diverged; there is no best setting to refit. "
                 "Lower the learning rate or raise the regularisation."
             )
-        self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
-        from sklearn.base import clone
-
         t0 = time.perf_counter()
         fresh: Any = clone(self.estimator)
         self.best_estimator_ = fresh.set_params(**self.best_params_).fit(x, y)
         self.refit_time_ = time.perf_counter() - t0
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
 
-    # Delegation to the refitted estimator, as scikit-learn's searches do.
+    # Delegation to the refitted estimator, as scikit-learn's searches do: each method exists
+    # only when refit is on and the estimator has it.
+    @available_if(_estimator_has("predict"))
     def predict(self, X: Any) -> np.ndarray:
-        """Predicts with the refitted best estimator."""
-        return self._best().predict(X)
+        """Predicts with the refitted best estimator.
 
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.predict(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities from the refitted best classifier."""
-        return self._best().predict_proba(X)
+        """Class probabilities from the refitted best classifier.
+
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.predict_proba(X)``, ``(n, K)`` in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """Class log-probabilities from the refitted best classifier.
+
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.predict_log_proba(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Confidence scores from the refitted best classifier.
+
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.decision_function(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_estimator_has("score_samples"))
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Per-sample scores from the refitted best estimator.
+
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.score_samples(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.score_samples(X)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X: Any) -> np.ndarray:
+        """Transforms with the refitted best estimator.
+
+        Args:
+          X: inputs ``(n, d)``.
+
+        Returns:
+          ``best_estimator_.transform(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.transform(X)
+
+    @available_if(_estimator_has("inverse_transform"))
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Inverts a transform with the refitted best estimator.
+
+        Args:
+          X: transformed inputs.
+
+        Returns:
+          ``best_estimator_.inverse_transform(X)``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.inverse_transform(X)
 
     def score(self, X: Any, y: Any) -> float:
-        """The refitted best estimator's ``score`` (R² or accuracy)."""
-        return float(self._best().score(X, y))
+        """The refitted best estimator's score by the search's ``scoring``, as scikit-learn's.
+
+        The scorer that chose the best setting (``refit``'s, with several), so nested
+        cross-validation scores the outer folds as the search scored its inner ones: R² or
+        accuracy by default, ``-MSE`` for ``scoring="neg_mean_squared_error"``. A jaxfit
+        metric callable is applied to the model's outputs, as inside the sweep.
+
+        Args:
+          X: inputs ``(n, d)``.
+          y: targets ``(n,)`` (class labels for a classifier).
+
+        Returns:
+          The score; greater is better.
+
+        Raises:
+          AttributeError: with ``refit=False`` (there is no refitted estimator).
+        """
+        _check_refit(self, "score")
+        check_is_fitted(self)
+        scorer = typing.cast(Scorer, self._refit_scorer)
+        best = self.best_estimator_
+        if scorer.sklearn_name is not None:
+            return float(get_scorer(scorer.sklearn_name)(best, X, y))
+        value = typing.cast(Any, scorer.metric)(best._raw(X), best._targets(y))
+        return float(scorer.from_metric(np.asarray(value, np.float64)))
 
     @property
     def classes_(self) -> np.ndarray:
         """The class labels of the refitted best classifier."""
-        return self._best().classes_
+        _estimator_has("classes_")(self)
+        return self.best_estimator_.classes_
 
-    def _best(self) -> Any:
-        if not hasattr(self, "best_estimator_"):
-            raise AttributeError(
-                "this search has no refitted estimator: call fit() first, with refit enabled."
-            )
-        return self.best_estimator_
+    @property
+    def n_features_in_(self) -> int:
+        """The number of input features of the refitted best estimator."""
+        if not hasattr(self, "best_estimator_"):  # as scikit-learn: hasattr is False then
+            raise AttributeError(f"{type(self).__name__} has no refitted estimator yet.")
+        return self.best_estimator_.n_features_in_
 
     def summary(self, k: int = 10) -> str:
-        """The top settings with mean ± std over folds × seeds and the paired comparison."""
+        """The top settings with mean ± std over folds × seeds and the paired comparison.
+
+        Args:
+          k: how many settings to show.
+
+        Returns:
+          A multi-line table.
+        """
         if not hasattr(self, "cv_results_"):
             raise AttributeError("call fit() first.")
         if self.comparison_ is not None:
@@ -263,6 +432,14 @@ class GridSearchCV(_BaseSearch):
     a single fit's time does not exist); scores are computed inside the fits, so the score
     times are 0.
 
+    It is a scikit-learn estimator: ``clone`` copies it, and ``cross_val_score`` can wrap it
+    for nested cross-validation. With ``refit`` on, ``predict``, ``predict_proba``,
+    ``decision_function`` (and ``transform`` etc., where the estimator has them) delegate to
+    ``best_estimator_``, and ``score`` uses ``scoring``, as scikit-learn's searches do. With
+    ``refit=False`` those are absent and ``score`` raises ``AttributeError``; a single
+    scorer still sets ``best_index_``, ``best_params_`` and ``best_score_``, several scorers
+    set none of them.
+
     Args:
       estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`.
       param_grid: a dict from hyperparameter name to a list of values, or a list of such
@@ -293,10 +470,36 @@ class GridSearchCV(_BaseSearch):
       {'learning_rate': 0.1}
       >>> search.cv_results_["rank_test_score"].tolist()
       [2, 1]
+      >>> from sklearn.base import clone
+      >>> clone(search).get_params()["param_grid"]
+      {'learning_rate': [0.001, 0.1]}
     """
 
-    def __init__(self, estimator: Any, param_grid: Any, **kwargs: Any) -> None:
-        super().__init__(estimator, **kwargs)
+    def __init__(
+        self,
+        estimator: Any,
+        param_grid: Mapping[str, Sequence] | Sequence[Mapping[str, Sequence]],
+        *,
+        scoring: Any = None,
+        cv: Any = 5,
+        seeds: int = 1,
+        refit: bool | str | Callable = True,
+        error_score: float | str = np.nan,
+        return_train_score: bool = False,
+        memory_budget: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        super().__init__(
+            estimator,
+            scoring=scoring,
+            cv=cv,
+            seeds=seeds,
+            refit=refit,
+            error_score=error_score,
+            return_train_score=return_train_score,
+            memory_budget=memory_budget,
+            progress=progress,
+        )
         self.param_grid = param_grid
 
     def _space(self) -> Space:
@@ -318,7 +521,9 @@ class GridSearchCV(_BaseSearch):
 class RandomizedSearchCV(_BaseSearch):
     """Random search: ``n_iter`` sampled settings × seeds × folds in one compiled program.
 
-    The same results and attributes as :class:`jaxfit.GridSearchCV`.
+    The same results and attributes as :class:`jaxfit.GridSearchCV`, and the same keyword
+    arguments ``scoring``, ``cv``, ``seeds``, ``refit``, ``error_score``,
+    ``return_train_score``, ``memory_budget`` and ``progress``.
 
     Args:
       estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`.
@@ -328,7 +533,6 @@ class RandomizedSearchCV(_BaseSearch):
         (anything with ``rvs``).
       n_iter: the number of settings sampled.
       seed: the sampling seed (also used for nothing else).
-      **kwargs: as for :class:`jaxfit.GridSearchCV`.
 
     Examples:
       >>> import numpy as np, jaxfit
@@ -342,10 +546,32 @@ class RandomizedSearchCV(_BaseSearch):
     """
 
     def __init__(
-        self, estimator: Any, param_distributions: Any, *, n_iter: int = 10, seed: int = 0,
-        **kwargs: Any,
-    ) -> None:  # fmt: skip
-        super().__init__(estimator, **kwargs)
+        self,
+        estimator: Any,
+        param_distributions: Mapping[str, Any],
+        *,
+        n_iter: int = 10,
+        seed: int = 0,
+        scoring: Any = None,
+        cv: Any = 5,
+        seeds: int = 1,
+        refit: bool | str | Callable = True,
+        error_score: float | str = np.nan,
+        return_train_score: bool = False,
+        memory_budget: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        super().__init__(
+            estimator,
+            scoring=scoring,
+            cv=cv,
+            seeds=seeds,
+            refit=refit,
+            error_score=error_score,
+            return_train_score=return_train_score,
+            memory_budget=memory_budget,
+            progress=progress,
+        )
         self.param_distributions = param_distributions
         self.n_iter = n_iter
         self.seed = seed
@@ -372,56 +598,3 @@ class RandomizedSearchCV(_BaseSearch):
                 )
             axes[name] = list(values)
         return zipped(**axes)
-
-
-def one_standard_error(param: str, *, prefer: str = "low") -> Callable[[dict], int]:
-    """A ``refit`` rule: the simplest setting within one standard error of the best.
-
-    Among the settings whose mean test score is at least the best mean minus the best's
-    standard error (its ``std_test_score / sqrt(n_splits)``), picks the one with the lowest
-    (``prefer="low"``) or highest value of ``param`` — e.g. the largest penalty, or the
-    fewest steps.
-
-    Args:
-      param: the hyperparameter that orders settings by simplicity.
-      prefer: ``"low"`` or ``"high"``: which end of ``param`` is simpler.
-
-    Returns:
-      A callable ``cv_results_ -> index`` for ``refit=``.
-
-    References:
-      Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 2nd ed.,
-      section 7.10 (the "one-standard-error rule").
-
-    Examples:
-      >>> import numpy as np, jaxfit
-      >>> rule = jaxfit.one_standard_error("l2", prefer="high")
-      >>> results = {"params": [{"l2": 0.1}, {"l2": 1.0}, {"l2": 10.0}],
-      ...            "mean_test_score": np.array([0.90, 0.89, 0.70]),
-      ...            "std_test_score": np.array([0.03, 0.03, 0.03]),
-      ...            "split0_test_score": 0, "split1_test_score": 0, "split2_test_score": 0}
-      >>> rule(results)
-      1
-    """
-    if prefer not in ("low", "high"):
-        raise ValueError(f"prefer must be 'low' or 'high'; got {prefer!r}.")
-
-    def rule(cv_results: dict) -> int:
-        means = np.asarray(cv_results["mean_test_score"], float)
-        stds = np.asarray(cv_results["std_test_score"], float)
-        n_splits = sum(
-            1 for k in cv_results if k.startswith("split") and k.endswith("_test_score")
-            and "_seed" not in k
-        )  # fmt: skip
-        if not np.isfinite(means).any():
-            raise SweepDiverged("no setting has a finite mean test score.")
-        best = int(np.nanargmax(means))
-        threshold = means[best] - stds[best] / np.sqrt(max(n_splits, 1))
-        ok = [i for i, m in enumerate(means) if np.isfinite(m) and m >= threshold]
-        values = [cv_results["params"][i].get(param) for i in ok]
-        if any(v is None for v in values):
-            raise ValueError(f"param {param!r} is not set in every candidate setting.")
-        pick = (min if prefer == "low" else max)(range(len(ok)), key=lambda j: values[j])
-        return ok[pick]
-
-    return rule

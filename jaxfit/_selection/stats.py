@@ -1,18 +1,19 @@
-"""Choosing a setting by cross-validation: summaries, and paired tests against the best."""
+"""Choosing a setting by cross-validation: summaries, paired tests against the best, and the
+one-standard-error rule."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._checks import is_int
+from .._sweeping import SweepDiverged
 
-__all__ = ["Comparison", "compare_to_best", "summarize"]
+__all__ = ["Comparison", "compare_to_best", "one_standard_error", "summarize"]
 
 CORRECTED = "corrected paired t-test (Nadeau & Bengio 2003)"
 PAIRED = "paired t-test"
@@ -276,6 +277,59 @@ def compare_to_best(
     )  # fmt: skip
 
 
+def one_standard_error(param: str, *, prefer: str = "low") -> Callable[[dict], int]:
+    """A ``refit`` rule: the simplest setting within one standard error of the best.
+
+    Among the settings whose mean test score is at least the best mean minus the best's
+    standard error (its ``std_test_score / sqrt(n_splits)``), picks the one with the lowest
+    (``prefer="low"``) or highest value of ``param`` — e.g. the largest penalty, or the
+    fewest steps.
+
+    Args:
+      param: the hyperparameter that orders settings by simplicity.
+      prefer: ``"low"`` or ``"high"``: which end of ``param`` is simpler.
+
+    Returns:
+      A callable ``cv_results_ -> index`` for ``refit=``.
+
+    References:
+      Hastie, Tibshirani & Friedman, *The Elements of Statistical Learning*, 2nd ed.,
+      section 7.10 (the "one-standard-error rule").
+
+    Examples:
+      >>> import numpy as np, jaxfit
+      >>> rule = jaxfit.one_standard_error("l2", prefer="high")
+      >>> results = {"params": [{"l2": 0.1}, {"l2": 1.0}, {"l2": 10.0}],
+      ...            "mean_test_score": np.array([0.90, 0.89, 0.70]),
+      ...            "std_test_score": np.array([0.03, 0.03, 0.03]),
+      ...            "split0_test_score": 0, "split1_test_score": 0, "split2_test_score": 0}
+      >>> rule(results)
+      1
+    """
+    if prefer not in ("low", "high"):
+        raise ValueError(f"prefer must be 'low' or 'high'; got {prefer!r}.")
+
+    def rule(cv_results: dict) -> int:
+        means = np.asarray(cv_results["mean_test_score"], float)
+        stds = np.asarray(cv_results["std_test_score"], float)
+        n_splits = sum(
+            1 for k in cv_results if k.startswith("split") and k.endswith("_test_score")
+            and "_seed" not in k
+        )  # fmt: skip
+        if not np.isfinite(means).any():
+            raise SweepDiverged("no setting has a finite mean test score.")
+        best = int(np.nanargmax(means))
+        threshold = means[best] - stds[best] / np.sqrt(max(n_splits, 1))
+        ok = [i for i, m in enumerate(means) if np.isfinite(m) and m >= threshold]
+        values = [cv_results["params"][i].get(param) for i in ok]
+        if any(v is None for v in values):
+            raise ValueError(f"param {param!r} is not set in every candidate setting.")
+        pick = (min if prefer == "low" else max)(range(len(ok)), key=lambda j: values[j])
+        return ok[pick]
+
+    return rule
+
+
 def _corrected_t(d: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Nadeau & Bengio's t and one-sided p-value per row of differences ``d`` (rows, J)."""
     j = d.shape[1]
@@ -289,60 +343,29 @@ def _corrected_t(d: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.nd
 
 
 def t_sf(t: np.ndarray, df: np.ndarray) -> np.ndarray:
-    """``P(T > t)`` for Student's t with ``df > 0`` degrees of freedom, elementwise.
+    """``P(T > t)`` for Student's t with ``df > 0`` degrees of freedom, elementwise, in float64.
 
-    Uses ``P(|T| > |t|) = I_x(df / 2, 1 / 2)`` with ``x = df / (df + t^2)`` (the
-    regularized incomplete beta function), so jaxfit needs no scipy.
+    scipy's ``stdtr`` (the t distribution's CDF, which ``scipy.stats.t.sf`` also calls) at
+    ``-t``: accurate to float64 rounding for any ``df`` and ``t``, including the far tails
+    that a float32 incomplete beta function rounds to 0.
+
+    Args:
+      t: t statistics; ``±inf`` give 0 and 1, NaN gives NaN.
+      df: degrees of freedom, broadcast against ``t``.
+
+    Returns:
+      The upper-tail probabilities, float64, of the broadcast shape.
 
     Examples:
       >>> import numpy as np
       >>> t_sf(np.array([-np.inf, -2.0, 0.0, 2.0, np.inf]), np.full(5, 5.0)).round(6).tolist()
       [1.0, 0.94903, 0.5, 0.05097, 0.0]
     """
+    # Imported here: scipy comes with jax, but `import jaxfit` need not load it.
+    from scipy.special import stdtr
+
     t, df = np.broadcast_arrays(np.asarray(t, np.float64), np.asarray(df, np.float64))
-    with np.errstate(invalid="ignore"):
-        t2 = t * t
-        x = np.where(np.isinf(t), 0.0, df / (df + t2))
-        y = np.where(np.isinf(t), 1.0, t2 / (df + t2))  # 1 - x without cancellation
-    tail = 0.5 * betainc(df / 2, np.full(t.shape, 0.5), x, y)
-    return np.where(t > 0, tail, np.where(np.isnan(t), np.nan, 1 - tail))
-
-
-def betainc(a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The regularized incomplete beta ``I_x(a, b)``, with ``y = 1 - x`` given exactly.
-
-    A continued fraction by the modified Lentz method (Numerical Recipes, 3rd ed., 6.4),
-    using ``I_x(a, b) = 1 - I_y(b, a)`` where it converges faster.
-
-    Examples:
-      >>> import numpy as np
-      >>> betainc(np.array([2.0]), np.array([3.0]), np.array([0.4]), np.array([0.6])).round(6)
-      array([0.5248])
-    """
-    swap = x > (a + 1) / (a + b + 2)
-    a, b = np.where(swap, b, a), np.where(swap, a, b)
-    x, y = np.where(swap, y, x), np.where(swap, x, y)
-    lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
-    with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf gives I_0 = 0
-        front = np.exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * np.log(x) + b * np.log(y))
-    value = front * _beta_fraction(a, b, x) / a
-    return np.where(swap, 1 - value, value)
-
-
-def _beta_fraction(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    tiny = 1e-300  # keeps Lentz's divisions finite
-    fix = lambda v: np.where(np.abs(v) < tiny, tiny, v)  # noqa: E731
-    c, d = np.ones_like(x), 1 / fix(1 - (a + b) * x / (a + 1))
-    h = d
-    for m in range(1, 10_000):
-        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-        for coef in (even, odd):
-            d, c = 1 / fix(1 + coef * d), fix(1 + coef / c)
-            h = h * d * c
-        if not np.any(np.abs(d * c - 1) > 1e-15):  # NaN entries count as done
-            break
-    return h
+    return np.asarray(stdtr(df, -t), np.float64)
 
 
 def _scores(fn: str, scores: Any) -> np.ndarray:

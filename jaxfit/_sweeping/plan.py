@@ -23,8 +23,8 @@ from .._training import (
     new_train_state,
     steps_of,
 )
-from .program import _fmt
-from .sweep import _choose_program, _prepare
+from .options import SweepInputs, SweepOptions, check_sweep_inputs
+from .program import _fmt, choose_program
 
 __all__ = ["PlanGroup", "SweepPlan", "sweep_plan"]
 
@@ -204,45 +204,50 @@ def sweep_plan(
       >>> plan.flops > 0
       True
     """
-    p = _prepare(
-        model, loss, data, base, space, jax.random.key(0) if key is None else key, seeds, val,
-        metrics, eval_every, optimizer, explode_factor, memory_budget, chunk_size, devices, cv,
-        groups, keep_params,
+    options = SweepOptions(
+        seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
+        explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
+        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups,
     )  # fmt: skip
-    n_dev = p.mesh.size
-    planned = []
-    for g, group in enumerate(p.settings.groups):
-        hp, idx = group.first, group.indices
-        n_rows = len(idx) * p.cells
-        program, per_row, compile_s = _choose_program(
-            p.compiler(g, hp), n_rows, n_dev, p.budget, chunk_size
-        )
-        width = program.width if program is not None else 0
-        planned.append(
-            PlanGroup(
-                static=dict(group.key[1]),
-                n_settings=len(idx),
-                n_rows=n_rows,
-                chunk_size=width,
-                n_chunks=-(-n_rows // max(width, 1)),
-                bytes_per_chunk=None if program is None else program.bytes_total,
-                bytes_per_row=per_row,
-                flops_per_row=row_flops(p.plans[g], hp, p.root, p.setup),
-                steps=steps_of(hp),
-                compile_s=compile_s,
-            )
-        )
+    inputs = check_sweep_inputs(
+        model, loss, data, base, space, jax.random.key(0) if key is None else key, options
+    )
     return SweepPlan(
-        groups=tuple(planned),
-        n_settings=len(p.settings),
-        seeds=p.seeds,
-        folds=p.n_folds,
-        memory_budget=p.budget,
-        devices=tuple(str(d) for d in p.mesh.devices.flat),
+        groups=tuple(_plan_group(inputs, g) for g in range(len(inputs.settings.groups))),
+        n_settings=len(inputs.settings),
+        seeds=options.seeds,
+        folds=inputs.n_folds,
+        memory_budget=inputs.budget,
+        devices=tuple(str(d) for d in inputs.mesh.devices.flat),
     )
 
 
-def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float | None:
+def _plan_group(inputs: SweepInputs, g: int) -> PlanGroup:
+    """Compiles group ``g``'s program as the sweep will (every row still to train)."""
+    group = inputs.settings.groups[g]
+    hp, n_rows = group.first, len(group.indices) * inputs.cells
+    choice = choose_program(
+        inputs.program_at(g, hp),
+        n_rows,
+        inputs.mesh.size,
+        inputs.budget,
+        inputs.options.chunk_size,
+    )
+    return PlanGroup(
+        static=dict(group.key[1]),
+        n_settings=len(group.indices),
+        n_rows=n_rows,
+        chunk_size=choice.width,
+        n_chunks=-(-n_rows // max(choice.width, 1)),
+        bytes_per_chunk=None if choice.program is None else choice.program.bytes_total,
+        bytes_per_row=choice.bytes_per_row,
+        flops_per_row=row_flops(inputs.run_specs[g], hp, inputs.root, inputs.shared),
+        steps=steps_of(hp),
+        compile_s=choice.compile_s,
+    )
+
+
+def row_flops(run: RunSpec, hp: Any, root: np.ndarray, shared: Inputs) -> float | None:
     """FLOPs to train and evaluate one row, from XLA's cost analysis of its pieces.
 
     XLA counts a loop's body once, not once per iteration, so the whole program's count
@@ -250,7 +255,7 @@ def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float 
     metrics are compiled on their own (on one row, for one setting) and combined:
     ``init + steps * step + evaluations * validation + final``.
     """
-    spec, train, valid = plan.spec, setup.train, setup.valid
+    spec, train, valid = run.step, shared.train, shared.valid
     key = jax.random.wrap_key_data(jnp.asarray(root))
     steps = steps_of(hp)
 
@@ -258,7 +263,7 @@ def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float 
         return new_train_state(spec, hp, key, train.x)
 
     def step(hp, state, key, train):
-        batch_at = Batcher(train, getattr(hp, "batch_size", None), key, plan.epoch_batches)
+        batch_at = Batcher(train, getattr(hp, "batch_size", None), key, run.epoch_batches)
         batch, _ = batch_at(jnp.int32(1), batch_at.init)
         return guarded_step(spec, hp, state, batch, jnp.sum(train.weight))
 
@@ -266,7 +271,7 @@ def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float 
         return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight)
 
     def final(hp, params, train, valid):
-        return final_metrics(plan, hp, params, train, valid)
+        return final_metrics(run, hp, params, train, valid)
 
     state = jax.eval_shape(init, hp, key, train)
     total = _flops(init, hp, key, train)
@@ -275,8 +280,8 @@ def row_flops(plan: RunSpec, hp: Any, root: np.ndarray, setup: Inputs) -> float 
     if total is None or one_step is None or last is None:
         return None
     total += steps * one_step + last
-    if valid is not None and plan.eval_every is not None:
-        evals = -(-steps // plan.eval_every)
+    if valid is not None and run.eval_every is not None:
+        evals = -(-steps // run.eval_every)
         per_eval = _flops(validate, hp, state.params, valid)
         if per_eval is None:
             return None

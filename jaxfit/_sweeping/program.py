@@ -6,7 +6,7 @@ import collections
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -17,7 +17,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._training import TRACES, Dataset, FitResult, RunSpec, run_fit
 
-__all__ = ["Program", "default_memory_budget", "make_mesh"]
+__all__ = ["Program", "ProgramChoice", "choose_program", "default_memory_budget", "make_mesh"]
 
 AXIS = "sweep"
 # Compiled programs, keyed by everything that decides them; a repeated sweep compiles nothing.
@@ -85,7 +85,7 @@ def _device_budget(device: Any) -> int:
     return int(0.5 * ram / n_cpu)
 
 
-def _rows_function(plan: RunSpec, mesh: Mesh, keep_params: bool = True):
+def _rows_function(spec: RunSpec, mesh: Mesh, keep_params: bool = True):
     """``(hps, ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
     Row ``r`` trains with key ``fold_in(root, ids[r])``. With cross-validation, ``folds``
@@ -103,10 +103,10 @@ def _rows_function(plan: RunSpec, mesh: Mesh, keep_params: bool = True):
 
         def one(h, k, f):
             if folds is None:
-                return run_fit(plan, h, k, train, valid)
+                return run_fit(spec, h, k, train, valid)
             tr = train._replace(weight=train.weight * folds[0][f])
             te = valid._replace(weight=valid.weight * folds[1][f])
-            return run_fit(plan, h, k, tr, te)
+            return run_fit(spec, h, k, tr, te)
 
         return trim(jax.vmap(one)(hps, keys, fold_ids), keep_params)
 
@@ -130,7 +130,7 @@ def trim(result: FitResult, keep_params: bool) -> FitResult:
 
 
 def get_program(
-    plan: RunSpec,
+    spec: RunSpec,
     hp_row: Any,
     width: int,
     mesh: Mesh,
@@ -146,7 +146,7 @@ def get_program(
         jax.dtypes.canonicalize_dtype(np.result_type(x)) for x in jax.tree.leaves(hp_row)
     )
     data_sig = jax.tree.map(lambda a: (a.shape, a.dtype), (train, valid, folds))
-    key = (plan, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig), keep_params)
+    key = (spec, treedef, leaf_dtypes, width, tuple(mesh.devices.flat), str(data_sig), keep_params)
     if key in _CACHE:  # compiled by an earlier call: nothing is compiled now
         _CACHE.move_to_end(key)
         return dataclasses.replace(_CACHE[key], compile_s=0.0)
@@ -163,7 +163,7 @@ def get_program(
         (train, valid, folds),
     )
     t0 = time.perf_counter()
-    fn = jax.jit(_rows_function(plan, mesh, keep_params))
+    fn = jax.jit(_rows_function(spec, mesh, keep_params))
     executable = fn.lower(hps, ids, ids, root_s, *data).compile()
     compile_s = time.perf_counter() - t0
     program = Program(executable, width, memory_bytes(executable), compile_s)
@@ -189,7 +189,7 @@ def memory_bytes(executable: Any) -> int | None:
     return int(total - getattr(m, "alias_size_in_bytes", 0))
 
 
-def plan_width(
+def chunk_width(
     probe: tuple[Program, Program] | None,
     rows: int,
     n_devices: int,
@@ -217,6 +217,57 @@ def plan_width(
             "size or validation set."
         )
     return min(fit, per_device_rows) * n_devices, per_row
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramChoice:
+    """The program a group's rows run in, and what choosing it measured."""
+
+    program: Program | None  # None when no row is left to train
+    bytes_per_row: float | None  # the measured growth per row (only when chunked)
+    compile_s: float  # seconds spent compiling every program tried (0 when cached)
+
+    @property
+    def width(self) -> int:
+        """Rows per call (0 without a program)."""
+        return 0 if self.program is None else self.program.width
+
+
+def choose_program(
+    compile_at: Callable[[int], Program],
+    rows: int,
+    n_devices: int,
+    budget: int,
+    chunk_size: int | None,
+) -> ProgramChoice:
+    """The program for a group's ``rows`` remaining rows, from ``compile_at(width)``.
+
+    First the program for all rows at once; if XLA's memory analysis puts it over the
+    budget, a second one at one row per device gives the linear growth ``fixed + per_row
+    * rows`` over the widest range, from which the chunk width follows. Buffer assignment
+    is only roughly linear, so the chosen program's own analysis is checked and the width
+    shrunk until it fits. ``chunk_size`` skips all that: one program at that width.
+    """
+    if rows == 0:
+        return ProgramChoice(None, None, 0.0)
+    padded = -(-rows // n_devices) * n_devices
+    if chunk_size is not None:
+        program = compile_at(min(-(-chunk_size // n_devices) * n_devices, padded))
+        return ProgramChoice(program, None, program.compile_s)
+    whole = compile_at(padded)
+    if whole.bytes_total is None or whole.bytes_total <= budget:
+        return ProgramChoice(whole, None, whole.compile_s)
+    compiled = [whole, whole if padded == n_devices else compile_at(n_devices)]
+    width, per_row = chunk_width((compiled[1], whole), rows, n_devices, budget)
+    program = compile_at(width)
+    compiled.append(program)
+    while program.bytes_total is not None and program.bytes_total > budget and width > n_devices:
+        shrunk = int(width * budget / program.bytes_total) // n_devices * n_devices
+        width = max(n_devices, min(shrunk, width - n_devices))
+        program = compile_at(width)
+        compiled.append(program)
+    compile_s = sum(p.compile_s for p in {id(p): p for p in compiled}.values())
+    return ProgramChoice(program, per_row, compile_s)
 
 
 def _fmt(n: float) -> str:

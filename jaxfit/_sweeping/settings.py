@@ -4,11 +4,13 @@ A sweep needs, per static group, the numeric fields stacked along a leading axis
 vmapped program's input) and, per setting, a plain dict (the result's record). Building a
 validated object per setting first costs tens of microseconds each, more than training
 a small model a thousand settings wide; so a :class:`jaxfit.Space` over a class whose
-cross-field check is known to be batch-safe is turned into columns directly: each
-numeric axis is checked a column at a time against the same bounds, each static
-combination through ``replace`` once. Anything the columns cannot check exactly as
-``replace`` would (non-scalar values, a value out of bounds, a custom ``__check_init__``)
-falls back to ``Space.apply``, which validates every point and raises its usual errors.
+cross-field check is declared batch-safe (``__check_init_batched__ = True``, see
+:func:`jaxfit.hyperparams`) is turned into columns directly: each numeric axis is
+checked a column at a time against the same bounds, each static combination through
+``replace`` once, and the class's ``__check_init__`` once on each group's stacked batch.
+Anything the columns cannot check exactly as ``replace`` would (non-scalar values, a
+value out of bounds, an undeclared ``__check_init__``) falls back to ``Space.apply``,
+which validates every point and raises its usual errors.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .._hp import (
     static_key,
     to_dict,
 )
-from .._training import Hyperparams, check_hp
+from .._training import check_hp
 
 __all__ = ["Settings", "SettingsGroup", "settings_of"]
 
@@ -96,7 +98,7 @@ def _from_list(
     if dicts is None:
         dicts = [{}] * len(hps)
         for g in groups:
-            for i, d in zip(g.indices, group_dicts(g.batch), strict=True):
+            for i, d in zip(g.indices, group_dicts(g.batch, len(g.indices)), strict=True):
                 dicts[i] = d
     return Settings(groups, dicts, tuple(varied))
 
@@ -104,10 +106,15 @@ def _from_list(
 def _batch_checkable(cls: type) -> bool:
     """Whether the class's cross-field check may run once on a stacked batch.
 
-    ``Hyperparams.__check_init__`` reads its numeric fields through ``np.any`` only; a
-    user's own check may compare a field with ``if``, which a batch cannot answer.
+    It may when there is none, or when the class that defines the ``__check_init__`` in
+    use declares ``__check_init_batched__ = True`` in its own body: a subclass that
+    overrides an opted-in check without declaring it again is checked per setting (its
+    check may compare a field with ``if``, which a batch cannot answer).
     """
-    return getattr(cls, "__check_init__", None) in (None, Hyperparams.__check_init__)
+    for klass in cls.__mro__:
+        if "__check_init__" in vars(klass):
+            return vars(klass).get("__check_init_batched__", False) is True
+    return True
 
 
 def _from_space(base: Any, space: Space) -> Settings | None:

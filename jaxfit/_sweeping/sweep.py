@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from .._cv import as_folds
 from .._hp import Space
-from .._training import (
-    FitResult,
-    Inputs,
-    Metric,
-    Model,
-    OptimizerFactory,
-    check_hp,
-    check_inputs,
-    check_key,
-)
+from .._training import FitResult, Metric, Model, OptimizerFactory, run_fit
 from .checkpoint import Checkpoint, fingerprint
-from .program import (
-    Program,
-    default_memory_budget,
-    fetch,
-    get_program,
-    make_mesh,
-    plan_width,
-    put_replicated,
-    put_rows,
-    trim,
-)
+from .options import SweepInputs, SweepOptions, check_sweep_inputs
+from .program import ProgramChoice, choose_program, fetch, put_replicated, put_rows, trim
 from .result import GroupInfo, SweepResult
-from .settings import Settings, settings_of
+from .settings import SettingsGroup
 
 __all__ = ["sweep"]
 
@@ -136,228 +117,135 @@ def sweep(
       [False, False, False, True]
     """
     t_start = time.perf_counter()
-    p = _prepare(
-        model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
-        explode_factor, memory_budget, chunk_size, devices, cv, groups, keep_params,
+    options = SweepOptions(
+        seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
+        explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
+        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups,
     )  # fmt: skip
-    setup, settings, root, mesh = p.setup, p.settings, p.root, p.mesh
-    budget = p.budget
-    n_folds, cells, n_dev, fold_arrays = p.n_folds, p.cells, p.mesh.size, p.fold_arrays
-    dicts = settings.dicts
+    inputs = check_sweep_inputs(model, loss, data, base, space, key, options)
     ckpt = None
     if checkpoint_dir is not None:
-        prints = _prints(setup, dicts, seeds, root, model, fold_arrays, p.keep_params)
-        ckpt = Checkpoint.open(checkpoint_dir, prints)
-    train, valid, folds_dev = put_replicated((setup.train, setup.valid, fold_arrays), mesh)
-
+        ckpt = Checkpoint.open(checkpoint_dir, _fingerprint(inputs, model))
     # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
-    jobs = []
-    for g, (group, plan) in enumerate(zip(settings.groups, p.plans, strict=True)):
-        idx = group.indices
-        hp_rows = jax.tree.map(lambda a: np.repeat(a, cells, axis=0), group.batch)
-        # Rows are (setting, seed, fold), in that order. The key depends on (setting, seed)
-        # only, so every fold of a seed starts from the same initialisation.
-        key_ids = np.repeat(np.asarray(idx)[:, None] * seeds + np.arange(seeds), n_folds)
-        fold_ids = np.tile(np.arange(n_folds), len(idx) * seeds)
-        key_ids, fold_ids = key_ids.astype(np.int32), fold_ids.astype(np.int32)
-        ids = key_ids * n_folds + fold_ids  # unique and increasing: the checkpoint's row ids
-        done = ckpt.load(g) if ckpt is not None else []
-        finished = np.zeros(len(ids), bool)
-        for rows, _ in done:
-            finished[np.searchsorted(ids, rows)] = True
-        todo = np.nonzero(~finished)[0]
-        hp_one = jax.tree.map(lambda a: a[0], hp_rows)
-        compile_at = p.compiler(g, hp_one)
-        program, per_row, compile_s = _choose_program(
-            compile_at, len(todo), n_dev, budget, chunk_size
-        )
-        jobs.append((g, plan, hp_rows, (ids, key_ids, fold_ids), done, todo, program, per_row,
-                     compile_s))  # fmt: skip
-
-    bar = _progress_bar(progress, len(settings) * cells, sum(len(j[5]) for j in jobs))
-    root_dev = put_replicated(root, mesh)
-    group_results, infos = [], []
-    for g, plan, hp_rows, (ids, key_ids, fold_ids), done, todo, program, per_row, compile_s in jobs:
-        t0 = time.perf_counter()
-        leaves: list[np.ndarray] | None = None
-        treedef = None
-        for rows, chunk_leaves in done:
-            leaves = _scatter(leaves, np.searchsorted(ids, rows), chunk_leaves, len(ids))
-        n_chunks = 0
-        width = program.width if program is not None else 0
-        for start in range(0, len(todo), max(width, 1)):
-            pos = todo[start : start + width]
-            padded = np.concatenate([pos, np.full(width - len(pos), pos[0])])
-            rows = jax.tree.map(lambda a, padded=padded: a[padded], hp_rows)
-            out = program.executable(  # type: ignore[union-attr]
-                *put_rows((rows, key_ids[padded], fold_ids[padded]), mesh),
-                root_dev,
-                train,
-                valid,
-                folds_dev,
-            )
-            flat, treedef = jax.tree.flatten(fetch(out))
-            flat = [leaf[: len(pos)] for leaf in flat]
-            leaves = _scatter(leaves, pos, flat, len(ids))
-            if ckpt is not None:
-                ckpt.save(g, ids[pos], flat)
-            bar.update(len(pos))
-            n_chunks += 1
-        if treedef is None:  # everything came from the checkpoint: rebuild the structure
-            treedef = _result_treedef(plan, hp_rows, root, setup, p.keep_params)
-        if leaves is None:  # unreachable: every row is either loaded or trained
-            raise RuntimeError(f"sweep group {g} produced no rows; please report this bug.")
-        group_results.append(jax.tree.unflatten(treedef, leaves))
-        infos.append(
-            GroupInfo(
-                static_key=settings.groups[g].key,
-                indices=np.asarray(settings.groups[g].indices),
-                compile_s=compile_s,
-                run_s=time.perf_counter() - t0,
-                chunk_size=width,
-                n_chunks=n_chunks,
-                bytes_per_row=per_row,
-                bytes_per_chunk=None if program is None else program.bytes_total,
-            )
-        )
+    jobs = [_compile_group(inputs, g, ckpt) for g in range(len(inputs.settings.groups))]
+    shared = inputs.shared
+    whole = Replicated(inputs.root, shared.train, shared.valid, inputs.folds)
+    replicated = put_replicated(whole, inputs.mesh)
+    total = len(inputs.settings) * inputs.cells
+    bar = _progress_bar(progress, total, sum(len(job.todo) for job in jobs))
+    runs = [_run_group(inputs, job, replicated, ckpt, bar) for job in jobs]
     bar.close()
-    info = {
-        "devices": [str(d) for d in mesh.devices.flat],
-        "device_kind": mesh.devices.flat[0].device_kind,
-        "process_count": jax.process_count(),
-        "memory_budget": budget,
-        "wall_s": time.perf_counter() - t_start,
-    }
-    return _assemble(
-        settings, (seeds, n_folds), setup, group_results, infos, keep_params, base, info
-    )
+    return _assemble(inputs, runs, _info(inputs, t_start))
 
 
 @dataclasses.dataclass(frozen=True)
-class Prepared:
-    """A sweep's validated inputs and static plan, before anything is compiled."""
+class GroupRows:
+    """A static group's rows: (setting, seed, fold), in that order."""
 
-    setup: Inputs
-    settings: Settings
-    seeds: int
-    root: np.ndarray
-    mesh: Any
-    budget: int
-    n_folds: int
-    fold_arrays: tuple[np.ndarray, np.ndarray] | None
-    plans: list[Any]
-    keep_params: bool
-
-    @property
-    def cells(self) -> int:
-        """Rows per setting: seeds x folds."""
-        return self.seeds * self.n_folds
-
-    def compiler(self, g: int, hp_one: Any) -> Callable[[int], Program]:
-        """``width -> Program`` for static group ``g`` (``hp_one``: one of its rows)."""
-        return functools.partial(
-            get_program, self.plans[g], hp_one, mesh=self.mesh, root=self.root,
-            train=self.setup.train, valid=self.setup.valid, folds=self.fold_arrays,
-            keep_params=self.keep_params,
-        )  # fmt: skip
+    hp: Any  # the settings' numeric fields, one row each
+    key_ids: np.ndarray  # int32 setting * seeds + seed: what the row's key folds in
+    fold_ids: np.ndarray  # int32: the row's cross-validation fold (0 without cv)
+    ids: np.ndarray  # key_ids * folds + fold_ids, unique and increasing: checkpoint row ids
 
 
-def _prepare(
-    model, loss, data, base, space, key, seeds, val, metrics, eval_every, optimizer,
-    explode_factor, memory_budget, chunk_size, devices, cv, groups, keep_params,
-) -> Prepared:  # fmt: skip
-    """Validates a sweep's arguments and works out its static groups (no compiling)."""
-    if not isinstance(keep_params, bool):
-        raise TypeError(f"keep_params must be True or False; got {keep_params!r}.")
-    check_hp(base)
-    if base.batch_shape != ():
-        raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
-    key = check_key(key)
-    root = np.asarray(jax.random.key_data(key))
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int; got {seeds!r}.")
-    # Under cross-validation the test folds are the validation sets, set below.
-    setup = check_inputs(
-        model, loss, data, val, metrics, optimizer, explode_factor,
-        eval_every if cv is None else None,
-    )  # fmt: skip
-    if cv is not None and eval_every is not None:
-        _check_positive("eval_every", eval_every)
-    settings = settings_of(base, space)
-    folds = None
-    if cv is not None:
-        if val is not None:
-            raise ValueError(
-                "give either val= (one validation set) or cv= (cross-validation folds, whose "
-                "test folds are the validation sets), not both."
-            )
-        folds = as_folds(
-            cv, np.asarray(setup.train.x), np.asarray(setup.train.y), groups,
-            classifier=setup.spec.loss.target in ("class", "binary"),
-        )  # fmt: skip
-        # The training data doubles as the validation set; each row's fold masks its weights.
-        setup = dataclasses.replace(setup, valid=setup.train, eval_every=eval_every)
-    elif groups is not None:
-        raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
-    n_folds = 1 if folds is None else folds.n_folds
-    cells = seeds * n_folds
-    if len(settings) * cells >= 2**31:
-        raise ValueError(f"{len(settings)} settings x {cells} runs is too many rows (>= 2**31).")
-    _check_positive("chunk_size", chunk_size)
-    _check_positive("memory_budget", memory_budget)
-    mesh = make_mesh(devices)
-    fold_arrays = None
-    if folds is not None:
-        dtype = np.asarray(setup.train.weight).dtype
-        fold_arrays = (folds.train.astype(dtype), folds.test.astype(dtype))
-    budget = memory_budget or default_memory_budget(mesh)
-    fold_train = None if fold_arrays is None else fold_arrays[0]
-    plans = [setup.plan_for(g.first, fold_train) for g in settings.groups]
-    return Prepared(
-        setup, settings, seeds, root, mesh, budget, n_folds, fold_arrays, plans, keep_params
+def _group_rows(group: SettingsGroup, seeds: int, n_folds: int) -> GroupRows:
+    hp = jax.tree.map(lambda a: np.repeat(a, seeds * n_folds, axis=0), group.batch)
+    # The key depends on (setting, seed) only, so every fold of a seed starts from the
+    # same initialisation.
+    key_ids = np.repeat(np.asarray(group.indices)[:, None] * seeds + np.arange(seeds), n_folds)
+    fold_ids = np.tile(np.arange(n_folds), len(group.indices) * seeds)
+    key_ids, fold_ids = key_ids.astype(np.int32), fold_ids.astype(np.int32)
+    return GroupRows(hp, key_ids, fold_ids, key_ids * n_folds + fold_ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupJob:
+    """One static group, compiled and ready to run."""
+
+    index: int  # the group's position in the sweep (and in its checkpoint)
+    rows: GroupRows
+    done: list[tuple[np.ndarray, list[np.ndarray]]]  # checkpointed (row ids, result leaves)
+    todo: np.ndarray  # positions of the rows still to train
+    choice: ProgramChoice
+
+
+class Replicated(NamedTuple):
+    """What every device holds whole: a program's last arguments, after its rows."""
+
+    root: Any
+    train: Any
+    valid: Any
+    folds: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupRun:
+    """One static group's trained rows and its report."""
+
+    result: FitResult  # every row, in the group's row order, without hp
+    info: GroupInfo
+
+
+def _compile_group(inputs: SweepInputs, g: int, ckpt: Checkpoint | None) -> GroupJob:
+    """Group ``g``'s rows, those the checkpoint already holds, and the program for the rest."""
+    rows = _group_rows(inputs.settings.groups[g], inputs.options.seeds, inputs.n_folds)
+    done = ckpt.load(g) if ckpt is not None else []
+    finished = np.zeros(len(rows.ids), bool)
+    for ids, _ in done:
+        finished[np.searchsorted(rows.ids, ids)] = True
+    todo = np.nonzero(~finished)[0]
+    choice = choose_program(
+        inputs.program_at(g, jax.tree.map(lambda a: a[0], rows.hp)),
+        len(todo),
+        inputs.mesh.size,
+        inputs.budget,
+        inputs.options.chunk_size,
     )
+    return GroupJob(g, rows, done, todo, choice)
 
 
-def _check_positive(name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive int or None; got {value!r}.")
-
-
-def _choose_program(
-    compile_at: Callable[[int], Program],
-    rows: int,
-    n_dev: int,
-    budget: int,
-    chunk_size: int | None,
-) -> tuple[Program | None, float | None, float]:
-    """The program for this group's remaining rows, its bytes per row, and compile seconds.
-
-    First the program for all rows at once; if XLA's memory analysis puts it over the
-    budget, a second one at one row per device gives the linear growth ``fixed + per_row
-    * rows`` over the widest range, from which the chunk width follows. Buffer assignment
-    is only roughly linear, so the chosen program's own analysis is checked and the width
-    shrunk until it fits.
-    """
-    if rows == 0:
-        return None, None, 0.0
-    padded = -(-rows // n_dev) * n_dev
-    if chunk_size is not None:
-        program = compile_at(min(-(-chunk_size // n_dev) * n_dev, padded))
-        return program, None, program.compile_s
-    whole = compile_at(padded)
-    if whole.bytes_total is None or whole.bytes_total <= budget:
-        return whole, None, whole.compile_s
-    compiled = [whole, whole if padded == n_dev else compile_at(n_dev)]
-    width, per_row = plan_width((compiled[1], whole), rows, n_dev, budget)
-    program = compile_at(width)
-    compiled.append(program)
-    while program.bytes_total is not None and program.bytes_total > budget and width > n_dev:
-        shrunk = int(width * budget / program.bytes_total) // n_dev * n_dev
-        width = max(n_dev, min(shrunk, width - n_dev))
-        program = compile_at(width)
-        compiled.append(program)
-    compile_s = sum(p.compile_s for p in {id(p): p for p in compiled}.values())
-    return program, per_row, compile_s
+def _run_group(
+    inputs: SweepInputs, job: GroupJob, replicated: Replicated, ckpt: Checkpoint | None, bar: Any
+) -> GroupRun:
+    """Trains a group's remaining rows chunk by chunk, saving each; merges the loaded ones."""
+    t0 = time.perf_counter()
+    n = len(job.rows.ids)
+    leaves: list[np.ndarray] | None = None
+    treedef = None
+    for ids, chunk in job.done:
+        leaves = _scatter(leaves, np.searchsorted(job.rows.ids, ids), chunk, n)
+    program = job.choice.program
+    n_chunks = 0
+    if program is not None:  # else every row came from the checkpoint
+        for start in range(0, len(job.todo), program.width):
+            pos = job.todo[start : start + program.width]
+            padded = np.concatenate([pos, np.full(program.width - len(pos), pos[0])])
+            hp = jax.tree.map(lambda a, padded=padded: a[padded], job.rows.hp)
+            ids = (hp, job.rows.key_ids[padded], job.rows.fold_ids[padded])
+            out = program.executable(*put_rows(ids, inputs.mesh), *replicated)
+            flat, treedef = jax.tree.flatten(fetch(out))
+            flat = [leaf[: len(pos)] for leaf in flat]  # the padding's results are dropped
+            leaves = _scatter(leaves, pos, flat, n)
+            if ckpt is not None:
+                ckpt.save(job.index, job.rows.ids[pos], flat)
+            bar.update(len(pos))
+            n_chunks += 1
+    if treedef is None:  # everything came from the checkpoint: rebuild the structure
+        treedef = _result_treedef(inputs, job)
+    if leaves is None:  # unreachable: every row is either loaded or trained
+        raise RuntimeError(f"sweep group {job.index} produced no rows; please report this bug.")
+    group = inputs.settings.groups[job.index]
+    info = GroupInfo(
+        static_key=group.key,
+        indices=np.asarray(group.indices),
+        compile_s=job.choice.compile_s,
+        run_s=time.perf_counter() - t0,
+        chunk_size=job.choice.width,
+        n_chunks=n_chunks,
+        bytes_per_row=job.choice.bytes_per_row,
+        bytes_per_chunk=None if program is None else program.bytes_total,
+    )
+    return GroupRun(jax.tree.unflatten(treedef, leaves), info)
 
 
 def _scatter(leaves, pos, chunk, n):
@@ -368,14 +256,15 @@ def _scatter(leaves, pos, chunk, n):
     return leaves
 
 
-def _result_treedef(plan, hp_rows, root, setup: Inputs, keep_params: bool):
-    from .._training import run_fit
+def _result_treedef(inputs: SweepInputs, job: GroupJob):
+    spec, shared = inputs.run_specs[job.index], inputs.shared
 
     def one(h):
-        r = run_fit(plan, h, jax.random.wrap_key_data(root), setup.train, setup.valid)
-        return trim(r, keep_params)
+        key = jax.random.wrap_key_data(jnp.asarray(inputs.root))
+        r = run_fit(spec, h, key, shared.train, shared.valid)
+        return trim(r, inputs.options.keep_params)
 
-    return jax.tree.structure(jax.eval_shape(one, jax.tree.map(lambda a: a[0], hp_rows)))
+    return jax.tree.structure(jax.eval_shape(one, jax.tree.map(lambda a: a[0], job.rows.hp)))
 
 
 def _progress_bar(progress: bool | None, total: int, todo: int):
@@ -386,29 +275,42 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _prints(setup: Inputs, dicts, seeds, root, model, folds, keep_params) -> dict[str, str]:
+def _fingerprint(inputs: SweepInputs, model: Model) -> dict[str, str]:
     from .._version import __version__
 
-    arrays = [np.asarray(a) for a in jax.tree.leaves((setup.train, setup.valid, folds))]
+    shared = inputs.shared
+    arrays = [np.asarray(a) for a in jax.tree.leaves((shared.train, shared.valid, inputs.folds))]
     return fingerprint(
         version=__version__,
         model=model,
-        loss=setup.spec.loss.name,
-        metrics=tuple(m.name for m in setup.metrics),
-        optimizer=setup.spec.optimizer,
-        options={"explode_factor": setup.spec.explode_factor, "eval_every": setup.eval_every},
-        settings=dicts,
-        seeds=seeds,
-        root=root,
+        loss=shared.spec.loss.name,
+        metrics=tuple(m.name for m in shared.metrics),
+        optimizer=shared.spec.optimizer,
+        options={"explode_factor": shared.spec.explode_factor, "eval_every": shared.eval_every},
+        settings=inputs.settings.dicts,
+        seeds=inputs.options.seeds,
+        root=inputs.root,
         arrays=arrays,
-        keep_params=keep_params,
+        keep_params=inputs.options.keep_params,
     )
 
 
-def _assemble(settings, shape, setup, results, infos, keep_params, base, info):
-    n = len(settings)
-    seeds, n_folds = shape
-    cells = seeds * n_folds
+def _info(inputs: SweepInputs, t_start: float) -> dict[str, Any]:
+    mesh = inputs.mesh
+    return {
+        "devices": [str(d) for d in mesh.devices.flat],
+        "device_kind": mesh.devices.flat[0].device_kind,
+        "process_count": jax.process_count(),
+        "memory_budget": inputs.budget,
+        "wall_s": time.perf_counter() - t_start,
+    }
+
+
+def _assemble(inputs: SweepInputs, runs: list[GroupRun], info: dict[str, Any]) -> SweepResult:
+    """The groups' rows as one result: (setting, seed x fold) arrays in the sweep's order."""
+    settings, n = inputs.settings, len(inputs.settings)
+    cells = inputs.cells
+    results = [run.result for run in runs]
     steps_max = max(r.train_loss.shape[-1] for r in results)
     vals_max = max(r.val_loss.shape[-1] for r in results)
     metric_names = list(results[0].metrics)
@@ -436,12 +338,13 @@ def _assemble(settings, shape, setup, results, infos, keep_params, base, info):
             val_steps[i] = r.val_steps
         params.append(r.params)
     better = {"train_loss": False, "val_loss": False}
-    for m in setup.metrics:
+    for m in inputs.shared.metrics:
         better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
+    keep_params = inputs.options.keep_params
     return SweepResult(
         hyperparams=tuple(settings.dicts),
         varied=settings.varied,
-        seeds=seeds,
+        seeds=inputs.options.seeds,
         metrics=metrics,
         greater_is_better={k: v for k, v in better.items() if k in metrics},
         diverged=diverged,
@@ -451,8 +354,8 @@ def _assemble(settings, shape, setup, results, infos, keep_params, base, info):
         val_curves=val_curves,
         val_steps=tuple(val_steps),
         group_params=tuple(params) if keep_params else None,
-        groups=tuple(infos),
+        groups=tuple(run.info for run in runs),
         info=info,
-        base=base,
-        folds=n_folds,
+        base=inputs.base,
+        folds=inputs.n_folds,
     )

@@ -22,8 +22,17 @@ from .losses import (
     softmax_cross_entropy,
 )
 from .minibatch import Batcher, epoch_batches
-from .models import MODELS, Model, linear, logistic, mlp, polynomial, softmax_regression
-from .optim import make_optimizer, make_schedule
+from .models import (
+    ACTIVATIONS,
+    MODELS,
+    Model,
+    linear,
+    logistic,
+    mlp,
+    polynomial,
+    softmax_regression,
+)
+from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 from .penalty import l2_penalty, weight_mask
 from .run import Run, RunState, final_metrics, val_steps
 from .spec import (
@@ -37,7 +46,7 @@ from .spec import (
     check_model,
     step_spec,
 )
-from .standard import ACTIVATIONS, OPTIMIZERS, SCHEDULES, Hyperparams
+from .standard import Hyperparams
 from .step import (
     CAUSES,
     TRACES,

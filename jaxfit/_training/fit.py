@@ -149,24 +149,24 @@ def fit(
     """
     check_hp(hp)
     key = check_key(key)
-    setup = check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
-    plan = setup.plan_for(hp)
-    return _fit_compiled(plan, hp, key, setup.train, setup.valid)
+    inputs = check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
+    spec = inputs.run_spec_for(hp)
+    return _fit_compiled(spec, hp, key, inputs.train, inputs.valid)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _fit_compiled(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+def _fit_compiled(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     TRACES["fit"] += 1
-    return run_fit(plan, hp, key, train, valid)
+    return run_fit(spec, hp, key, train, valid)
 
 
-def run_fit(plan: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+def run_fit(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
     """One whole run, ``init`` then ``advance`` to ``hp.steps``, as a :class:`FitResult`.
 
     Traceable and vmappable over ``(hp, key)`` (and over the data's weights, as a sweep's
     cross-validation rows do); :func:`fit` jits it, a sweep's program vmaps it.
     """
-    run = Run(plan, train, valid)
+    run = Run(spec, train, valid)
     state = run.advance(run.init(key, hp), int(hp.steps), start=0)
     return fit_result(run, state)
 

@@ -13,9 +13,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .standard import ACTIVATIONS
-
-__all__ = ["MODELS", "Model", "linear", "logistic", "mlp", "polynomial", "softmax_regression"]
+__all__ = [
+    "ACTIVATIONS",
+    "MODELS",
+    "Model",
+    "linear",
+    "logistic",
+    "mlp",
+    "polynomial",
+    "softmax_regression",
+]
 
 _WRAP_HINT = (
     "init(key, x, hp) receives a PRNG key, an example input batch (for its shape and dtype) "
@@ -300,6 +307,8 @@ _ACTIVATION_FNS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "softplus": jax.nn.softplus,
     "identity": lambda h: h,
 }
+# The names hp.activation accepts.
+ACTIVATIONS = tuple(_ACTIVATION_FNS)
 
 
 # ----------------------------------------------------------------------------- helpers

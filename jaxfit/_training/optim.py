@@ -17,9 +17,8 @@ import jax.numpy as jnp
 import optax
 
 from .penalty import weight_mask
-from .standard import OPTIMIZERS, SCHEDULES
 
-__all__ = ["make_optimizer", "make_schedule"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule"]
 
 # optax.adagrad's default: the squared-gradient sum starts at 0.1 (PyTorch starts at 0).
 _ADAGRAD_INITIAL_ACCUMULATOR = 0.1
@@ -43,6 +42,10 @@ _OPTIMIZER_FIELDS: dict[str, tuple[str, ...]] = {
     "newton": (),
 }
 _LBFGS_MEMORY = 10  # optax's default number of stored curvature pairs
+
+# The names hp.optimizer and hp.schedule accept, in the order the docs list them.
+OPTIMIZERS = tuple(_OPTIMIZER_FIELDS)
+SCHEDULES = tuple(_SCHEDULE_FIELDS)
 
 
 def make_schedule(hp: Any) -> optax.Schedule:

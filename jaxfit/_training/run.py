@@ -55,15 +55,12 @@ class RunState(NamedTuple):
     val_loss: jax.Array
 
     @staticmethod
-    def axes(state: RunState | None = None, axis: int | None = 0) -> RunState:
-        """``vmap`` axes for a batch of states whose step count is shared (unbatched).
-
-        Pass it as ``in_axes`` / ``out_axes`` for the state. ``state`` is unused but lets
-        the call read as ``RunState.axes(states)``.
-        """
-        del state
-        train = TrainState(axis, axis, None, axis, axis, axis, axis)
-        return RunState(axis, train, axis, axis, axis, axis)
+    def axes(axis: int = 0) -> RunState:
+        """``vmap`` axes for a batch of states whose step count is shared (unbatched):
+        ``axis`` for every leaf but ``train.step``, which gets ``None``. Pass it as
+        ``in_axes`` / ``out_axes`` for the state."""
+        train = TrainState._make([axis, axis, None, axis, axis, axis, axis])
+        return RunState._make([axis, train, axis, axis, axis, axis])
 
 
 def val_steps(horizon: int, eval_every: int | None, has_valid: bool) -> tuple[int, ...]:
@@ -118,9 +115,9 @@ class Run:
         """
         train, _ = self._sets()
         init_key, shuffle_key = jax.random.split(key)
-        state = new_train_state(self.spec.spec, hp, init_key, train.x)
-        params_pred = jax.eval_shape(self.spec.spec.model.apply, state.params, train.x, hp)
-        dtype = jax.eval_shape(self.spec.spec.loss, params_pred, train.y, train.weight).dtype
+        state = new_train_state(self.spec.step, hp, init_key, train.x)
+        params_pred = jax.eval_shape(self.spec.step.model.apply, state.params, train.x, hp)
+        dtype = jax.eval_shape(self.spec.step.loss, params_pred, train.y, train.weight).dtype
         n_val = len(self.val_steps(hp))
         return RunState(
             hp=hp,
@@ -151,7 +148,7 @@ class Run:
         train, valid = self._sets()
         batch_at = self._batcher(hp, state.key, train)
         n_train = jnp.sum(train.weight)
-        spec = self.spec.spec
+        spec = self.spec.step
         every = self.spec.eval_every if valid is not None else None
         n_val = len(self.val_steps(hp))
 
@@ -244,12 +241,12 @@ def final_metrics(
     spec: RunSpec, hp: Any, params: Any, train: Dataset, valid: Dataset | None
 ) -> dict[str, jax.Array]:
     """``train_loss``, ``val_loss`` and ``train_<m>`` / ``val_<m>`` for the spec's metrics."""
-    apply = spec.spec.model.apply
+    apply = spec.step.model.apply
     out: dict[str, jax.Array] = {}
     sets = [("train", train)] + ([("val", valid)] if valid is not None else [])
     for prefix, ds in sets:
         pred = apply(params, ds.x, hp)
-        out[f"{prefix}_loss"] = spec.spec.loss(pred, ds.y, ds.weight)
+        out[f"{prefix}_loss"] = spec.step.loss(pred, ds.y, ds.weight)
         for m in spec.metrics:
             out[f"{prefix}_{m.name}"] = m(pred, ds.y, ds.weight)
     return out

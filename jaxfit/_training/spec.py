@@ -99,16 +99,22 @@ def step_spec(model, loss, optimizer, explode_factor) -> StepSpec:
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
-    """The static description of a whole training run (the key of its compiled program)."""
+    """The static description of a whole training run (the key of its compiled program).
 
-    spec: StepSpec
+    Attributes:
+      step: the step's spec (model, loss, optimizer, explosion factor).
+      metrics: the metrics reported at the end, besides the loss.
+      eval_every: steps between validation points (``None``: no validation curve).
+      epoch_batches: minibatches per epoch when known on the host (the same for every
+        row): the epoch's shuffle is then computed once per epoch, not at every step.
+      unit_weights: whether the training / validation weights are all ones (no weights
+        given, no folds): the program then uses constant ones, which XLA folds away.
+    """
+
+    step: StepSpec
     metrics: tuple[Metric, ...]
     eval_every: int | None
-    # Minibatches per epoch when known on the host (the same for every row): the epoch's
-    # shuffle is then computed once per epoch instead of at every step.
     epoch_batches: int | None = None
-    # Whether the training / validation weights are all ones (no weights given, no folds):
-    # the program then uses constant ones, which XLA folds away (a plain mean).
     unit_weights: tuple[bool, bool] = (False, False)
 
 
@@ -122,8 +128,8 @@ class Inputs:
     metrics: tuple[Metric, ...]
     eval_every: int | None
 
-    def plan_for(self, hp: Any, fold_train: Any = None) -> RunSpec:
-        """The static plan of one setting (its steps decide the default ``eval_every``).
+    def run_spec_for(self, hp: Any, fold_train: Any = None) -> RunSpec:
+        """The run spec of one setting (its steps decide the default ``eval_every``).
 
         ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
         """

@@ -8,14 +8,10 @@ import numpy as np
 from jax.core import Tracer
 
 from .._hp import hyperparams, numeric, static, to_python
+from .models import ACTIVATIONS
+from .optim import OPTIMIZERS, SCHEDULES
 
 __all__ = ["ACTIVATIONS", "OPTIMIZERS", "SCHEDULES", "Hyperparams"]
-
-OPTIMIZERS = (
-    "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton",
-)  # fmt: skip
-SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "step")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "softplus", "identity")
 
 
 @hyperparams
@@ -111,6 +107,9 @@ class Hyperparams:
         def __getitem__(self, index: Any) -> Self: ...
         @property
         def batch_shape(self) -> tuple[int, ...]: ...
+
+    # __check_init__ reads numeric fields only through np.any, so a stacked batch works.
+    __check_init_batched__ = True
 
     def __check_init__(self) -> None:
         name = type(self).__name__

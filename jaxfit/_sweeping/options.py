@@ -1,0 +1,151 @@
+"""A sweep's arguments, validated once: the options ``sweep`` and ``sweep_plan`` share, and
+the inputs they lead to before anything compiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh
+
+from .._cv import as_folds
+from .._hp import Space
+from .._training import (
+    Inputs,
+    Metric,
+    Model,
+    OptimizerFactory,
+    RunSpec,
+    check_hp,
+    check_inputs,
+    check_key,
+    check_run_fields,
+)
+from .program import Program, default_memory_budget, get_program, make_mesh
+from .settings import Settings, settings_of
+
+__all__ = ["SweepInputs", "SweepOptions", "check_sweep_inputs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepOptions:
+    """The keyword options of :func:`jaxfit.sweep` that :func:`jaxfit.sweep_plan` shares.
+
+    The checks that need nothing but the options run here, at construction; the rest
+    (data, metrics, optimizer, devices) in :func:`check_sweep_inputs`. Each field is the
+    sweep's argument of the same name, except ``cv_groups`` (its ``groups=``, the group
+    labels of a group-aware splitter: not the sweep's static groups).
+    """
+
+    seeds: int = 1
+    val: tuple | None = None
+    metrics: Sequence[str | Metric | Callable] = ()
+    eval_every: int | None = None
+    optimizer: OptimizerFactory | None = None
+    explode_factor: float | None = 1e4
+    memory_budget: int | None = None
+    chunk_size: int | None = None
+    devices: Sequence[Any] | None = None
+    keep_params: bool = True
+    cv: Any = None
+    cv_groups: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.keep_params, bool):
+            raise TypeError(f"keep_params must be True or False; got {self.keep_params!r}.")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be a positive int; got {self.seeds!r}.")
+        if self.cv is not None:
+            # Without cv, check_inputs checks eval_every against the validation set.
+            _check_positive("eval_every", self.eval_every)
+            if self.val is not None:
+                raise ValueError(
+                    "give either val= (one validation set) or cv= (cross-validation folds, "
+                    "whose test folds are the validation sets), not both."
+                )
+        elif self.cv_groups is not None:
+            raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
+        _check_positive("chunk_size", self.chunk_size)
+        _check_positive("memory_budget", self.memory_budget)
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be a positive int or None; got {value!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepInputs:
+    """A sweep's validated inputs and static layout, before anything is compiled."""
+
+    options: SweepOptions
+    base: Any  # the single setting the space modifies
+    shared: Inputs  # model, loss, data and metrics, as every run of the sweep sees them
+    settings: Settings
+    root: np.ndarray  # the root key's data
+    mesh: Mesh
+    budget: int  # bytes per device a chunk may use
+    n_folds: int  # 1 without cross-validation
+    folds: tuple[np.ndarray, np.ndarray] | None  # the folds' (train, test) weight masks (F, n)
+    run_specs: tuple[RunSpec, ...]  # one per static group
+
+    @property
+    def cells(self) -> int:
+        """Rows per setting: seeds x folds."""
+        return self.options.seeds * self.n_folds
+
+    def program_at(self, g: int, hp_row: Any) -> Callable[[int], Program]:
+        """``width -> Program`` for static group ``g`` (``hp_row``: one of its rows)."""
+        return functools.partial(
+            get_program, self.run_specs[g], hp_row, mesh=self.mesh, root=self.root,
+            train=self.shared.train, valid=self.shared.valid, folds=self.folds,
+            keep_params=self.options.keep_params,
+        )  # fmt: skip
+
+
+def check_sweep_inputs(
+    model: Model,
+    loss: str | Metric | Callable,
+    data: tuple,
+    base: Any,
+    space: Space | Sequence[Any] | None,
+    key: jax.Array,
+    options: SweepOptions,
+) -> SweepInputs:
+    """Validates what the options alone could not, and works out the static groups."""
+    check_hp(base)
+    if base.batch_shape != ():
+        raise ValueError("base must be a single setting, not a batch made by jaxfit.stack.")
+    check_run_fields(base)  # the contract, before the space is applied (see RunFields)
+    root = np.asarray(jax.random.key_data(check_key(key)))
+    o = options
+    # Under cross-validation the test folds are the validation sets, set below.
+    shared = check_inputs(
+        model, loss, data, o.val, o.metrics, o.optimizer, o.explode_factor,
+        o.eval_every if o.cv is None else None,
+    )  # fmt: skip
+    settings = settings_of(base, space)
+    folds = None
+    n_folds = 1
+    if o.cv is not None:
+        split = as_folds(
+            o.cv, np.asarray(shared.train.x), np.asarray(shared.train.y), o.cv_groups,
+            classifier=shared.spec.loss.target in ("class", "binary"),
+        )  # fmt: skip
+        n_folds = split.n_folds
+        dtype = np.asarray(shared.train.weight).dtype
+        folds = (split.train.astype(dtype), split.test.astype(dtype))
+        # The training data doubles as the validation set; each row's fold masks its weights.
+        shared = dataclasses.replace(shared, valid=shared.train, eval_every=o.eval_every)
+    cells = o.seeds * n_folds
+    if len(settings) * cells >= 2**31:
+        raise ValueError(f"{len(settings)} settings x {cells} runs is too many rows (>= 2**31).")
+    mesh = make_mesh(o.devices)
+    budget = o.memory_budget or default_memory_budget(mesh)
+    fold_train = None if folds is None else folds[0]
+    run_specs = tuple(shared.run_spec_for(g.first, fold_train) for g in settings.groups)
+    return SweepInputs(o, base, shared, settings, root, mesh, budget, n_folds, folds, run_specs)
