@@ -71,7 +71,7 @@ class Folds:
             if empty.size:
                 raise ValueError(
                     f"Folds: fold {int(empty[0])} has no {name} sample (folds without one: "
-                    f"{_few(empty)}); every fold needs at least one {name} sample."
+                    f"{few(empty)}); every fold needs at least one {name} sample."
                 )
         both = np.argwhere((train > 0) & (test > 0))
         if both.size:
@@ -150,7 +150,7 @@ def folds_from_indices(pairs: Any, n_samples: int, *, arg: str = "pairs") -> Fol
              [0, 1, 0, 1, 0, 0],
              [1, 0, 0, 0, 1, 0]])
     """
-    n = _count(n_samples, "n_samples")
+    n = check_count(n_samples, "n_samples")
     if isinstance(pairs, Iterator):
         pairs = list(pairs)
     if not isinstance(pairs, list | tuple):
@@ -174,10 +174,10 @@ def folds_from_indices(pairs: Any, n_samples: int, *, arg: str = "pairs") -> Fol
         if both.size:
             raise ValueError(
                 f"{arg}[{f}]: {both.size} sample(s) are in both train and test, e.g. "
-                f"{_few(both)}; train and test must be disjoint."
+                f"{few(both)}; train and test must be disjoint."
             )
         checked.append((tr, te))
-    return _from_pairs(checked, n)
+    return folds_from_pairs(checked, n)
 
 
 def _weights(value: Any, name: str) -> np.ndarray:
@@ -226,7 +226,7 @@ def _indices(value: Any, n: int, where: str) -> np.ndarray:
     return arr.astype(np.intp)
 
 
-def _count(value: Any, name: str, *, minimum: int = 1, where: str = "") -> int:
+def check_count(value: Any, name: str, *, minimum: int = 1, where: str = "") -> int:
     """Checks an integer argument (not a bool) is at least ``minimum``."""
     prefix = f"{where}: " if where else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -236,16 +236,16 @@ def _count(value: Any, name: str, *, minimum: int = 1, where: str = "") -> int:
     return int(value)
 
 
-def _few(values: Sequence[Any] | np.ndarray, limit: int = 5) -> str:
+def few(values: Sequence[Any] | np.ndarray, limit: int = 5) -> str:
     items = [v.item() if isinstance(v, np.generic) else v for v in list(values)[:limit]]
     return str(items)[:-1] + (", ...]" if len(values) > limit else "]")
 
 
-def _seed(seed: Any, where: str) -> int | None:
-    return None if seed is None else _count(seed, "seed", minimum=0, where=where)
+def check_seed(seed: Any, where: str) -> int | None:
+    return None if seed is None else check_count(seed, "seed", minimum=0, where=where)
 
 
-def _n_samples(x: Any, splitter: Any = None, *, check_folds: bool = True) -> int:
+def n_samples_of(x: Any, splitter: Any = None, *, check_folds: bool = True) -> int:
     """Returns ``len(x)``, checking there are at least ``splitter.n_splits`` samples."""
     where = f"{type(splitter).__name__}.split" if splitter is not None else "as_folds"
     shape = np.shape(x)  # reads .shape without copying arrays (JAX's included) to the host
@@ -260,7 +260,7 @@ def _n_samples(x: Any, splitter: Any = None, *, check_folds: bool = True) -> int
     return n
 
 
-def _class_labels(y: Any, n: int, where: str) -> np.ndarray:
+def class_labels(y: Any, n: int, where: str) -> np.ndarray:
     """Returns ``y`` as 1-D integer-valued class labels of length ``n``, or raises."""
     labels = _squeeze(np.asarray(y))
     if labels.ndim != 1 or labels.shape[0] != n:
@@ -283,7 +283,7 @@ def _class_labels(y: Any, n: int, where: str) -> np.ndarray:
     return labels
 
 
-def _is_class_labels(y: Any) -> bool:
+def is_class_labels(y: Any) -> bool:
     """Whether ``y`` is 1-D integer-valued labels (scikit-learn's binary or multiclass)."""
     labels = _squeeze(np.asarray(y))
     return labels.ndim == 1 and _numeric(labels) and bool(_integral(labels).all())
@@ -304,13 +304,13 @@ def _integral(values: np.ndarray) -> np.ndarray:
     return np.isfinite(values) & (values == np.round(values))
 
 
-def _from_fold_ids(fold_of: np.ndarray, n_folds: int) -> Folds:
+def folds_from_ids(fold_of: np.ndarray, n_folds: int) -> Folds:
     """Folds where fold ``f`` tests the samples with ``fold_of == f`` and trains on the rest."""
     test = fold_of[None, :] == np.arange(n_folds)[:, None]
     return Folds(~test, test)
 
 
-def _from_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> Folds:
+def folds_from_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], n: int) -> Folds:
     train = np.zeros((len(pairs), n), np.float32)
     test = np.zeros((len(pairs), n), np.float32)
     for f, (tr, te) in enumerate(pairs):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .folds import Folds, _class_labels, _count, _few, _from_fold_ids, _n_samples, _seed
+from .folds import Folds, check_count, check_seed, class_labels, few, folds_from_ids, n_samples_of
 
 __all__ = ["GroupKFold", "KFold", "StratifiedKFold"]
 
@@ -22,12 +22,12 @@ class _KFoldBase:
     def __post_init__(self) -> None:
         name = type(self).__name__
         object.__setattr__(
-            self, "n_splits", _count(self.n_splits, "n_splits", minimum=2, where=name)
+            self, "n_splits", check_count(self.n_splits, "n_splits", minimum=2, where=name)
         )
         if not isinstance(self.shuffle, bool | np.bool_):
             raise TypeError(f"{name}: shuffle must be True or False; got {self.shuffle!r}.")
         object.__setattr__(self, "shuffle", bool(self.shuffle))
-        object.__setattr__(self, "seed", _seed(self.seed, name))
+        object.__setattr__(self, "seed", check_seed(self.seed, name))
         if self.seed is not None and not self.shuffle:
             raise ValueError(
                 f"{name}: seed={self.seed} has no effect with shuffle=False; pass "
@@ -79,13 +79,13 @@ class KFold(_KFoldBase):
           [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
         """
         del y, groups
-        n = _n_samples(x, self)
+        n = n_samples_of(x, self)
         order = self._rng().permutation(n) if self.shuffle else np.arange(n)
         sizes = np.full(self.n_splits, n // self.n_splits)
         sizes[: n % self.n_splits] += 1
         fold_of = np.empty(n, np.intp)
         fold_of[order] = np.repeat(np.arange(self.n_splits), sizes)
-        return _from_fold_ids(fold_of, self.n_splits)
+        return folds_from_ids(fold_of, self.n_splits)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,11 +135,11 @@ class StratifiedKFold(_KFoldBase):
           [[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]]
         """
         del groups
-        n = _n_samples(x, self)
+        n = n_samples_of(x, self)
         where = f"{type(self).__name__}.split"
         if y is None:
             raise ValueError(f"{where} needs y, the integer class labels to stratify by.")
-        labels = _class_labels(y, n, where)
+        labels = class_labels(y, n, where)
         _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
         # Number classes by first appearance, as scikit-learn does: the allocation below
         # depends on that order, and it makes the folds independent of the label values.
@@ -151,7 +151,7 @@ class StratifiedKFold(_KFoldBase):
             raise ValueError(
                 f"{where}: class {names[0].item()!r} has only {counts[rare[0]]} member(s), "
                 f"fewer than n_splits={self.n_splits} (classes with too few: "
-                f"{_few(names)}), so some test fold would lack it. Use fewer splits, merge "
+                f"{few(names)}), so some test fold would lack it. Use fewer splits, merge "
                 "rare classes, or KFold. (scikit-learn only warns here; jaxfit refuses.)"
             )
         dealt = np.sort(encoded)  # deal the sorted labels round-robin to the folds
@@ -168,7 +168,7 @@ class StratifiedKFold(_KFoldBase):
             if self.shuffle:
                 rng.shuffle(class_folds)
             fold_of[encoded == c] = class_folds
-        return _from_fold_ids(fold_of, self.n_splits)
+        return folds_from_ids(fold_of, self.n_splits)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +213,7 @@ class GroupKFold(_KFoldBase):
           [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
         """
         del y
-        n = _n_samples(x, self)
+        n = n_samples_of(x, self)
         where = f"{type(self).__name__}.split"
         if groups is None:
             raise ValueError(f"{where} needs groups=, one group label per sample.")
@@ -244,4 +244,4 @@ class GroupKFold(_KFoldBase):
                 lightest = int(np.argmin(load))
                 load[lightest] += sizes[group]
                 fold_of_group[group] = lightest
-        return _from_fold_ids(fold_of_group[group_of], self.n_splits)
+        return folds_from_ids(fold_of_group[group_of], self.n_splits)

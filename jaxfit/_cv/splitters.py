@@ -18,12 +18,12 @@ import numpy as np
 
 from .folds import (
     Folds,
-    _count,
-    _from_pairs,
-    _is_class_labels,
-    _n_samples,
-    _seed,
+    check_count,
+    check_seed,
     folds_from_indices,
+    folds_from_pairs,
+    is_class_labels,
+    n_samples_of,
 )
 from .kfold import GroupKFold, KFold, StratifiedKFold
 
@@ -78,9 +78,9 @@ class ShuffleSplit:
 
     def __post_init__(self) -> None:
         object.__setattr__(
-            self, "n_splits", _count(self.n_splits, "n_splits", where="ShuffleSplit")
+            self, "n_splits", check_count(self.n_splits, "n_splits", where="ShuffleSplit")
         )
-        object.__setattr__(self, "seed", _seed(self.seed, "ShuffleSplit"))
+        object.__setattr__(self, "seed", check_seed(self.seed, "ShuffleSplit"))
         for name in ("test_size", "train_size"):
             object.__setattr__(self, name, _size(getattr(self, name), name))
         test, train = self.test_size, self.train_size
@@ -103,7 +103,7 @@ class ShuffleSplit:
           Folds(n_folds=2, n_samples=4, test_sizes=[1, 1])
         """
         del y, groups
-        n = _n_samples(x, self, check_folds=False)
+        n = n_samples_of(x, self, check_folds=False)
         test, train = self.test_size, self.train_size
         if test is None and train is None:
             test = 0.1
@@ -133,7 +133,7 @@ class ShuffleSplit:
         for _ in range(self.n_splits):
             perm = rng.permutation(n)  # as scikit-learn: test first, then train
             pairs.append((perm[n_test : n_test + n_train], perm[:n_test]))
-        return _from_pairs(pairs, n)
+        return folds_from_pairs(pairs, n)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,12 +173,12 @@ class TimeSeriesSplit:
     def __post_init__(self) -> None:
         where = "TimeSeriesSplit"
         object.__setattr__(
-            self, "n_splits", _count(self.n_splits, "n_splits", minimum=2, where=where)
+            self, "n_splits", check_count(self.n_splits, "n_splits", minimum=2, where=where)
         )
-        object.__setattr__(self, "gap", _count(self.gap, "gap", minimum=0, where=where))
+        object.__setattr__(self, "gap", check_count(self.gap, "gap", minimum=0, where=where))
         for name in ("test_size", "max_train_size"):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, _count(getattr(self, name), name, where=where))
+                object.__setattr__(self, name, check_count(getattr(self, name), name, where=where))
 
     def split(self, x: Any, y: Any = None, groups: Any = None) -> Folds:
         """Returns the ``n_splits`` forward-chaining splits of ``len(x)`` samples.
@@ -193,7 +193,7 @@ class TimeSeriesSplit:
           [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
         """
         del y, groups
-        n = _n_samples(x, self, check_folds=False)
+        n = n_samples_of(x, self, check_folds=False)
         if self.n_splits + 1 > n:
             raise ValueError(
                 f"TimeSeriesSplit: n_splits={self.n_splits} needs at least n_splits + 1 = "
@@ -211,7 +211,7 @@ class TimeSeriesSplit:
             end = start - self.gap
             begin = max(0, end - self.max_train_size) if self.max_train_size else 0
             pairs.append((np.arange(begin, end), np.arange(start, start + size)))
-        return _from_pairs(pairs, n)
+        return folds_from_pairs(pairs, n)
 
 
 _SPLITTERS = (KFold, StratifiedKFold, GroupKFold, ShuffleSplit, TimeSeriesSplit)
@@ -257,7 +257,7 @@ def as_folds(
       Folds(n_folds=2, n_samples=6, test_sizes=[2, 2])
     """
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
-        if classifier and y is not None and _is_class_labels(y):
+        if classifier and y is not None and is_class_labels(y):
             return StratifiedKFold(int(cv)).split(x, y)
         return KFold(int(cv)).split(x)
     if isinstance(cv, _SPLITTERS):
@@ -265,7 +265,7 @@ def as_folds(
     if isinstance(cv, Folds):
         return _same_length(cv, x, "cv")
     if isinstance(cv, list | tuple | Iterator):
-        return folds_from_indices(cv, _n_samples(x), arg="cv")
+        return folds_from_indices(cv, n_samples_of(x), arg="cv")
     split = getattr(cv, "split", None)
     if callable(split) and not isinstance(cv, type):
         y_host = None if y is None else np.asarray(y)
@@ -274,7 +274,7 @@ def as_folds(
         name = f"{type(cv).__name__}.split"
         if isinstance(out, Folds):
             return _same_length(out, x, name)
-        return folds_from_indices(list(out), _n_samples(x), arg=name)
+        return folds_from_indices(list(out), n_samples_of(x), arg=name)
     got = (
         f"the class {cv.__name__}; pass an instance, e.g. {cv.__name__}(5)"
         if isinstance(cv, type)
@@ -306,7 +306,7 @@ def _size(size: Any, name: str) -> float | int | None:
 
 
 def _same_length(folds: Folds, x: Any, where: str) -> Folds:
-    n = _n_samples(x)
+    n = n_samples_of(x)
     if folds.n_samples != n:
         raise ValueError(
             f"as_folds: {where} gave folds of {folds.n_samples} samples, but x has {n}; "

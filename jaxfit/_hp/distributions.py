@@ -15,12 +15,12 @@ __all__ = ["choice", "integers", "loguniform", "uniform"]
 _SCALARS = (bool, int, float, str, type(None))
 
 
-def _plain(v: Any) -> Any:
-    return [_plain(e) for e in v] if isinstance(v, tuple) else v
+def plain_value(v: Any) -> Any:
+    return [plain_value(e) for e in v] if isinstance(v, tuple) else v
 
 
-def _tuples(v: Any) -> Any:
-    return tuple(_tuples(e) for e in v) if isinstance(v, list | tuple) else v
+def as_tuples(v: Any) -> Any:
+    return tuple(as_tuples(e) for e in v) if isinstance(v, list | tuple) else v
 
 
 def _value(where: str, v: Any) -> Any:
@@ -41,7 +41,7 @@ def _value(where: str, v: Any) -> Any:
     return v
 
 
-def _candidates(fn: str, name: str, values: Any) -> tuple[Any, ...]:
+def candidates(fn: str, name: str, values: Any) -> tuple[Any, ...]:
     if isinstance(values, tuple):
         raise TypeError(
             f"{fn}: {name}={values!r:.60} is a tuple, which is ambiguous because a value may "
@@ -63,14 +63,14 @@ def _candidates(fn: str, name: str, values: Any) -> tuple[Any, ...]:
     return tuple(_value(f"{fn}: {name}[{i}]", v) for i, v in enumerate(values))
 
 
-class _Distribution:
+class Distribution:
     """What :func:`jaxfit.random_space` samples an axis from."""
 
     def sample(self, rng: np.random.Generator, n: int) -> list[Any]:
         raise NotImplementedError
 
 
-class _Range(_Distribution):
+class _Range(Distribution):
     """A distribution over ``[low, high]``; subclasses are dataclasses with these fields."""
 
     low: Any
@@ -165,7 +165,7 @@ class integers(_Range):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class choice(_Distribution):
+class choice(Distribution):
     """One of ``values`` (a non-empty list), each equally likely; tuples stay tuples.
 
     A plain list given to :func:`jaxfit.random_space` means ``choice`` too.
@@ -180,7 +180,7 @@ class choice(_Distribution):
     values: Sequence[Any] | np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "values", _candidates("choice", "values", self.values))
+        object.__setattr__(self, "values", candidates("choice", "values", self.values))
 
     def __repr__(self) -> str:
         return f"choice({list(self.values)!r})"
@@ -190,4 +190,4 @@ class choice(_Distribution):
         return [self.values[i] for i in rng.integers(0, len(self.values), size=n).tolist()]
 
     def to_dict(self) -> dict[str, list[Any]]:
-        return {"choice": [_plain(v) for v in self.values]}
+        return {"choice": [plain_value(v) for v in self.values]}

@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .distributions import (
-    _candidates,
-    _Distribution,
-    _plain,
-    _tuples,
+    Distribution,
+    as_tuples,
+    candidates,
     choice,
     integers,
     loguniform,
+    plain_value,
     uniform,
 )
 from .hyperparams import is_hyperparams, numeric_fields, static_fields
@@ -208,7 +208,7 @@ class Space:
           {'grid': {'hidden': [[32], [64, 64]]}}
         """
         if self._kind in ("grid", "zip"):
-            return {self._kind: {n: [_plain(v) for v in values] for n, values in self._axes}}
+            return {self._kind: {n: [plain_value(v) for v in values] for n, values in self._axes}}
         if self._kind == "random":
             dists = {n: d.to_dict() for n, d in self._axes}
             return {"random": {"n": self._n, "seed": self._seed, **dists}}
@@ -226,7 +226,7 @@ def _count(n: int, noun: str) -> str:
 def _axes(fn: str, axes: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     if not axes:
         raise ValueError(f"{fn} needs at least one axis, e.g. {fn}(learning_rate=[0.1, 0.01]).")
-    return tuple((name, _candidates(fn, name, values)) for name, values in axes.items())
+    return tuple((name, candidates(fn, name, values)) for name, values in axes.items())
 
 
 def grid(**axes: Any) -> Space:
@@ -307,7 +307,7 @@ def random_space(n: int, *, seed: int = 0, **distributions: Any) -> Space:
     for name, d in distributions.items():
         if isinstance(d, list | range | np.ndarray):
             d = choice(d)
-        if not isinstance(d, _Distribution):
+        if not isinstance(d, Distribution):
             kind = "a tuple, which is ambiguous" if isinstance(d, tuple) else "not a distribution"
             raise TypeError(
                 f"random_space: {name}={d!r:.60} is {kind}; use jaxfit.uniform(low, high), "
@@ -337,7 +337,7 @@ def _one_key(where: str, d: Any, allowed: Sequence[str]) -> tuple[str, Any]:
 def _fields(where: str, body: Any) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise TypeError(f"{where} must be a dict from field names; got {body!r:.60}.")
-    return {k: [_tuples(v) for v in a] if isinstance(a, list) else a for k, a in body.items()}
+    return {k: [as_tuples(v) for v in a] if isinstance(a, list) else a for k, a in body.items()}
 
 
 def _distribution(name: str, d: Any) -> Any:
@@ -345,7 +345,7 @@ def _distribution(name: str, d: Any) -> Any:
         return d  # a list (choice), or something random_space explains
     kind, args = _one_key(f"space_from_dict: {name}", d, ("choice", *_DISTRIBUTIONS))
     if kind == "choice":
-        return choice([_tuples(v) for v in args] if isinstance(args, list) else args)
+        return choice([as_tuples(v) for v in args] if isinstance(args, list) else args)
     if not isinstance(args, list | tuple) or len(args) != 2:
         raise ValueError(f"space_from_dict: {name}: {kind} takes [low, high]; got {args!r:.60}.")
     return _DISTRIBUTIONS[kind](*args)

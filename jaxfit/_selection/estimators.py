@@ -83,7 +83,7 @@ class FitArgs(NamedTuple):
     seed: int
 
 
-class _JaxfitEstimator(BaseEstimator):
+class JaxfitEstimator(BaseEstimator):
     """What both estimators share: parameters to hyperparameters, fit, raw predictions."""
 
     _MODELS: dict[str, Callable[[int], Model]]
@@ -194,7 +194,7 @@ class _JaxfitEstimator(BaseEstimator):
         return np.asarray(pred, dtype=np.float64)
 
 
-class JaxfitRegressor(RegressorMixin, _JaxfitEstimator):
+class JaxfitRegressor(RegressorMixin, JaxfitEstimator):
     """A scikit-learn regressor trained by :func:`jaxfit.fit`.
 
     Every field of :class:`jaxfit.Hyperparams` is a parameter of the same name and default
@@ -282,7 +282,7 @@ class JaxfitRegressor(RegressorMixin, _JaxfitEstimator):
         return pred[:, 0] if self._single_output else pred
 
 
-class JaxfitClassifier(ClassifierMixin, _JaxfitEstimator):
+class JaxfitClassifier(ClassifierMixin, JaxfitEstimator):
     """A scikit-learn classifier trained by :func:`jaxfit.fit`.
 
     The loss follows the model: ``"binary_cross_entropy"`` for ``model="logistic"`` (two

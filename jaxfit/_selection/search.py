@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._cv import as_folds
 from .._hp import Space, choice, grid, zipped
 from .._sweeping import SweepDiverged, SweepResult, sweep
-from .estimators import _JaxfitEstimator
+from .estimators import JaxfitEstimator
 from .scoring import Scorer, get_scorers
 from .stats import compare_to_best
 
@@ -106,7 +106,7 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         Returns:
           ``self``.
         """
-        if not isinstance(self.estimator, _JaxfitEstimator):
+        if not isinstance(self.estimator, JaxfitEstimator):
             raise TypeError(
                 "estimator must be a jaxfit estimator (jaxfit.JaxfitRegressor or "
                 f"jaxfit.JaxfitClassifier); got {type(self.estimator).__name__}. To search a "
@@ -116,7 +116,7 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"error_score must be a number or 'raise'; got {self.error_score!r}.")
         t0 = time.perf_counter()
         # A clone validates the data: a meta-estimator leaves its `estimator` untouched.
-        args = typing.cast(_JaxfitEstimator, clone(self.estimator))._fit_args(X, y)
+        args = typing.cast(JaxfitEstimator, clone(self.estimator))._fit_args(X, y)
         classifier = args.classes is not None
         scorers = get_scorers(self.scoring, classifier=classifier)
         chooser = self._chooser(scorers)

@@ -24,7 +24,7 @@ from .._training import (
     steps_of,
 )
 from .options import SweepInputs, SweepOptions, check_sweep_inputs
-from .program import _fmt, choose_program
+from .program import choose_program, format_size
 
 __all__ = ["PlanGroup", "SweepPlan", "sweep_plan"]
 
@@ -119,7 +119,8 @@ class SweepPlan:
         lines = [
             f"{self.n_settings} settings x {self.seeds} seeds{folds} = "
             f"{self.n_rows} rows in {len(self.groups)} static group(s), one compile each; "
-            f"{len(self.devices)} device(s), memory budget {_fmt(self.memory_budget)} per device",
+            f"{len(self.devices)} device(s), memory budget "
+            f"{format_size(self.memory_budget)} per device",
         ]
         head = f"  {'group':<40} {'rows':>7} {'chunk':>6} {'calls':>6} {'memory/chunk':>13} "
         lines.append(head + f"{'FLOPs/row':>10} {'steps':>6}")
@@ -128,7 +129,7 @@ class SweepPlan:
         ]
         for g in self.groups:
             static = ", ".join(f"{k}={g.static[k]}" for k in shown) or "(one group)"
-            mem = "?" if g.bytes_per_chunk is None else _fmt(g.bytes_per_chunk)
+            mem = "?" if g.bytes_per_chunk is None else format_size(g.bytes_per_chunk)
             flops = "?" if g.flops_per_row is None else f"{g.flops_per_row:.3g}"
             lines.append(
                 f"  {static[:40]:<40} {g.n_rows:>7} {g.chunk_size:>6} {g.n_chunks:>6} "

@@ -212,9 +212,9 @@ def chunk_width(
     fit = int((budget - fixed) // per_row)
     if fit < 1 or m1 > budget:
         raise MemoryError(
-            f"one setting needs about {_fmt(fixed + per_row)} per device, more than the memory "
-            f"budget of {_fmt(budget)}; raise memory_budget, or use a smaller model, batch "
-            "size or validation set."
+            f"one setting needs about {format_size(fixed + per_row)} per device, more than the "
+            f"memory budget of {format_size(budget)}; raise memory_budget, or use a smaller "
+            "model, batch size or validation set."
         )
     return min(fit, per_device_rows) * n_devices, per_row
 
@@ -270,7 +270,7 @@ def choose_program(
     return ProgramChoice(program, per_row, compile_s)
 
 
-def _fmt(n: float) -> str:
+def format_size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.1f} {unit}"
