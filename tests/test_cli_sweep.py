@@ -217,6 +217,25 @@ def test_interrupt_says_how_to_resume(monkeypatch, tmp_path):
     assert code == 130 and "interrupted; run the same command to resume" in err
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("checkpoint_dir='x' is being written by another process (pid 7); wait."),
+        PermissionError("checkpoint_dir='x' is not writable and 3 row(s) are left to train."),
+    ],
+)
+def test_a_busy_or_read_only_checkpoint_is_a_config_error_not_a_traceback(
+    monkeypatch, tmp_path, error
+):
+    def refused(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(sweep_command, "sweep", refused)
+    code, err = cli(["sweep", str(EXAMPLES / "linear_lr.toml"), "--out", str(tmp_path)])
+    assert code != 0 and "[output] dir" in err and str(error) in err
+    assert "Traceback" not in err
+
+
 def test_a_sweep_where_everything_diverges_still_writes_its_results(tmp_path):
     config = tmp_path / "exploding.toml"
     text = (EXAMPLES / "linear_lr.toml").read_text()

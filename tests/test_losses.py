@@ -396,3 +396,39 @@ def test_check_targets_on_tracers_checks_dtype_and_rank_only():
         jax.jit(lambda y: check_targets(mse, y))(jnp.arange(3))
     with pytest.raises(ValueError, match="one-hot"):
         jax.jit(lambda y: check_targets(softmax_cross_entropy, y))(jnp.eye(2, dtype=int))
+
+
+@pytest.mark.parametrize(
+    ("y", "kwargs", "match"),
+    [
+        (np.arange(10), {"n_outputs": 1, "model": "mlp"},
+         r"y takes 10 classes \(0\.\.9\) but the model has 1 output: use jaxfit\.mlp\(10\)\.$"),
+        (np.array([0, 1]), {"n_outputs": 1},
+         r"takes 2 classes .* use a model with 2 outputs, or 'binary_cross_entropy'"),
+        (np.array([3, 7, 42]), {"n_outputs": 3, "model": "softmax_regression"},
+         r"holds 3 distinct labels \[3, 7, 42\], not 0\.\.2: .* labels in \[0, 3\) .*"
+         r"`classes, y = np\.unique\(y, return_inverse=True\)`"),
+        (np.array([1, 5, 9]), {"n_outputs": 1, "model": "linear"},
+         r"not 0\.\.2.*, and use jaxfit\.softmax_regression\(3\)\.$"),
+        (np.arange(3), {"n_outputs": 2, "model": "polynomial"}, r"use jaxfit\.polynomial\(3\)"),
+    ],
+)  # fmt: skip
+def test_check_targets_names_the_model_to_use(y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        check_targets(softmax_cross_entropy, y, **kwargs)
+
+
+def test_check_targets_explains_non_integral_float_labels():
+    with pytest.raises(TypeError, match=r"not whole numbers, e\.g\. \[0\.5\]. .* 'mse'"):
+        check_targets(softmax_cross_entropy, np.array([0.0, 0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"use jaxfit\.linear\(2\)\.$"):
+        check_targets(mse, np.zeros((3, 2)), n_outputs=1, model="logistic")
+
+
+def test_as_class_labels_converts_only_whole_floats_exactly():
+    from jaxfit._training.losses import as_class_labels
+
+    y = as_class_labels(jnp.array([0.0, 2.0, 1.0]))
+    assert y.dtype == jnp.int32 and y.tolist() == [0, 2, 1]
+    for kept in (jnp.array([0.5, 1.0]), jnp.array([1, 2]), jnp.array([2.0**31])):
+        assert as_class_labels(kept) is kept

@@ -381,6 +381,23 @@ def test_cholesky_solve_matches_numpy(seed, n):
     assert np.isnan(np.asarray(not_pd)).any()  # the divergence guard's signal
 
 
+def test_cholesky_pivot_floor_solves_singular_and_leaves_definite_alone():
+    """The floor raises a pivot that is zero to rounding, and only such a pivot."""
+    ones = np.ones((3, 3))  # rank 1: the 2nd and 3rd pivots are 0 (or rounding)
+    b = np.array([1.0, 1.0, 1.0])  # in the range of `ones`
+    with jax.enable_x64(True):
+        plain = np.asarray(_SOLVE(jnp.asarray(ones), jnp.asarray(b)))
+        floored = np.asarray(_SOLVE(jnp.asarray(ones), jnp.asarray(b), 1e-9))
+        a = np.array([[4.0, 1.0], [1.0, 3.0]])
+        same = np.asarray(_SOLVE(jnp.asarray(a), jnp.ones(2), 1e-9))
+        unfloored = np.asarray(_SOLVE(jnp.asarray(a), jnp.ones(2)))
+        still_nan = np.asarray(_SOLVE(-jnp.eye(2), jnp.ones(2), 1e-9))
+    assert not np.isfinite(plain).all()
+    np.testing.assert_allclose(ones @ floored, b, rtol=1e-9)  # a solution, finite
+    np.testing.assert_array_equal(same, unfloored)
+    assert np.isnan(still_nan).any()  # clearly indefinite: still the guard's NaN
+
+
 NEWTON_ON_TWO_DEVICES = """
 import jax, numpy as np
 jax.config.update("jax_num_cpu_devices", 2)
@@ -409,3 +426,96 @@ def test_newton_sweep_on_two_cpu_devices_does_not_deadlock():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok False"
+
+
+def test_newton_survives_softmax_intercepts_singular_hessian():
+    """Regression: adding one constant to every class's intercept leaves softmax regression's
+    loss unchanged, so its Hessian is singular; the undamped Cholesky solve went NaN."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 4)).astype(np.float32)
+    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(90, 3)), axis=1)
+    for l2 in (0.0, 1.0):  # l2 = 0: every class-wise weight shift is flat too
+        hp = jaxfit.Hyperparams(optimizer="newton", steps=10, l2=l2, l2_scaling="sum")
+        r = jaxfit.fit(jaxfit.softmax_regression(3), "softmax_cross_entropy", (x, y), hp,
+                       key=jax.random.key(0))  # fmt: skip
+        assert not bool(r.diverged), (l2, int(r.diverged_step))
+        assert np.all(np.isfinite(r.train_loss))
+        assert np.all(np.diff(r.train_loss) <= 1e-6)  # the line search never goes uphill
+
+
+def test_newton_line_search_shortens_an_overshooting_step():
+    """log(1 + e^x) - x / 2 (minimum at 0) from x = 3: full Newton steps go to -7.0, then
+    past +500 (the curvature vanishes in the tails); the line search converges."""
+
+    def f(p):
+        return jnp.logaddexp(0.0, p["x"]) - 0.5 * p["x"]
+
+    opt = make_optimizer(jaxfit.Hyperparams(optimizer="newton"))
+    params, state = {"x": jnp.asarray(3.0)}, opt.init({"x": jnp.asarray(3.0)})
+    for _ in range(8):
+        value, grad = jax.value_and_grad(f)(params)
+        updates, state = opt.update(grad, state, params, value=value, value_fn=f)
+        params = optax.apply_updates(params, updates)
+        assert float(f(params)) <= float(value)
+    assert abs(float(params["x"])) < 1e-4
+
+
+def test_newton_without_a_descent_step_stays_put():
+    """At the optimum no trial step decreases the objective: the update is exactly 0."""
+    opt = make_optimizer(jaxfit.Hyperparams(optimizer="newton"))
+    params = {"x": jnp.asarray([0.0, 0.0])}
+    f = lambda p: jnp.sum(p["x"] ** 2)  # noqa: E731
+    updates, _ = opt.update(jax.grad(f)(params), opt.init(params), params, value_fn=f)
+    np.testing.assert_array_equal(updates["x"], 0.0)
+
+
+# The advice for a divergence depends on when it happened and on the optimizer.
+ADVICE_X = np.linspace(-1, 1, 16, dtype=np.float32)[:, None]
+ADVICE_Y = 2 * ADVICE_X[:, 0]
+
+
+def _all_diverged_message(model, base, space, x=ADVICE_X, y=ADVICE_Y) -> str:
+    r = jaxfit.sweep(model, "mse", (x, y), base, space, key=jax.random.key(0), progress=False)
+    assert r.diverged.all()
+    with pytest.raises(jaxfit.SweepDiverged) as info:
+        r.best()
+    assert str(info.value) in r.summary()
+    return str(info.value)
+
+
+def test_divergence_advice_for_a_learning_rate_names_it():
+    base = jaxfit.Hyperparams(optimizer="sgd", steps=30)
+    text = _all_diverged_message(jaxfit.linear(), base, jaxfit.grid(learning_rate=[5.0, 9.0]))
+    assert "lower the learning rate" in text and "step 0" not in text
+
+
+def test_divergence_advice_at_step_0_points_at_the_data_not_the_optimizer():
+    y = 1e30 * ADVICE_Y  # finite, but its square overflows float32: the loss is inf
+    for optimizer in ("sgd", "newton"):
+        base = jaxfit.Hyperparams(optimizer=optimizer, steps=5)
+        space = jaxfit.grid(l2=[0.1, 1.0])
+        text = _all_diverged_message(jaxfit.linear(), base, space, y=y)
+        assert "(inf: 2)" in text and "step 0" in text and "extreme values" in text, text
+        assert "learning rate" not in text.replace("no optimizer setting", ""), text
+
+
+def test_divergence_advice_for_newton_does_not_mention_a_learning_rate_to_lower():
+    # Newton on an MLP: the Hessian at a random start is indefinite, the step is NaN.
+    base = jaxfit.Hyperparams(optimizer="newton", steps=5, hidden=(4,))
+    text = _all_diverged_message(jaxfit.mlp(), base, jaxfit.grid(l2=[0.0, 1e-3]))
+    assert "lower the learning rate" not in text, text
+    assert "'newton' has no learning rate to lower" in text and "convex" in text, text
+
+
+def test_estimator_divergence_warning_depends_on_the_step_and_the_optimizer():
+    from sklearn.exceptions import ConvergenceWarning
+
+    x, y = np.asarray(ADVICE_X), np.asarray(ADVICE_Y)
+    cases = [
+        (dict(optimizer="newton", model="mlp", hidden=(4,)), y, r"at step [1-9].*no learning rate"),
+        (dict(optimizer="newton"), 1e30 * y, r"at step 0 .*check X and y"),  # inf loss
+        (dict(optimizer="sgd", learning_rate=9.0), y, r"Lower learning_rate"),
+    ]
+    for params, target, match in cases:
+        with pytest.warns(ConvergenceWarning, match=match):
+            jaxfit.JaxfitRegressor(steps=5, **params).fit(x, target)

@@ -140,6 +140,37 @@ def test_bad_arguments(kwargs, error, match):
         jaxfit.GridSearchCV(EST, **kwargs).fit(X, Y)
 
 
+@pytest.mark.parametrize(
+    ("grid", "error", "match"),
+    [
+        ({"l2": 0.1}, TypeError,
+         r"Parameter grid for parameter 'l2' needs to be a list or a numpy array, but got 0\.1 "
+         r"\(of type float\) instead\. Single values need to be wrapped in a list"),
+        ({"optimizer": "adam"}, TypeError, r"'optimizer' .* got 'adam' \(of type str\)"),
+        ({"l2": []}, ValueError, r"'l2' needs to be a non-empty sequence"),
+        ({"l2": np.zeros((2, 2))}, ValueError, r"'l2' needs to be one-dimensional"),
+        ([{"l2": [0.1]}, {"learning_rate": 0.1}], TypeError, r"'learning_rate' needs to be a list"),
+    ],
+)  # fmt: skip
+def test_param_grid_values_must_be_lists_as_in_scikit_learn(grid, error, match):
+    with pytest.raises(error, match=match):
+        jaxfit.GridSearchCV(EST, grid).fit(X, Y)
+
+
+def test_param_grid_takes_tuples_ranges_and_arrays():
+    s = jaxfit.GridSearchCV(EST, {"learning_rate": np.array([0.1]), "steps": range(5, 6)}, cv=2)
+    assert s._space().points() == [{"learning_rate": 0.1, "steps": 5}]
+    s = jaxfit.GridSearchCV(EST, {"optimizer": ("sgd", "adam")})
+    assert [p["optimizer"] for p in s._space()] == ["sgd", "adam"]
+
+
+@pytest.mark.parametrize("value", ["adam", 0.1])
+def test_param_distributions_refuse_a_single_value(value):
+    search = jaxfit.RandomizedSearchCV(EST, {"optimizer": value}, n_iter=2)
+    with pytest.raises(TypeError, match=r"neither a distribution .* Wrap a single value in a list"):
+        search.fit(X, Y)
+
+
 def test_non_jaxfit_estimator_is_refused():
     from sklearn.linear_model import Ridge
 
@@ -287,3 +318,9 @@ def test_a_loss_metric_as_scoring_is_negated_and_picks_the_best(search):
     np.testing.assert_allclose(by_metric.best_score_, search.best_score_, rtol=1e-6)
     assert by_metric.best_score_ < 0
     assert by_metric.scorer_.name == "neg_mse" and by_metric.scorer_.sign == -1.0
+
+
+def test_refit_after_every_setting_diverged_says_what_to_try():
+    grid = {"learning_rate": [5.0, 10.0]}  # sgd explodes at both
+    with pytest.raises(jaxfit.SweepDiverged, match=r"no best setting to refit: .*learning rate"):
+        jaxfit.GridSearchCV(EST, grid, cv=3).fit(X, Y)

@@ -29,9 +29,21 @@ import pytest
 import jaxfit
 
 sklearn = pytest.importorskip("sklearn")
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris  # noqa: E402
+from sklearn.datasets import (  # noqa: E402
+    load_breast_cancer,
+    load_diabetes,
+    load_iris,
+    load_linnerud,
+    load_wine,
+)
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score  # noqa: E402
+from sklearn.metrics import log_loss  # noqa: E402
+from sklearn.model_selection import (  # noqa: E402
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+)
 
 RTOL = 1e-3
 # Converged: the largest gradient entry, relative to the one at the zero start. Observed:
@@ -159,7 +171,8 @@ def test_logistic_cv_matches_sklearn(dtype, optimizer, steps):
           f"{np.max(np.abs(scores / expected - 1)):.2e}, {seconds:.1f} s")  # fmt: skip
 
 
-def test_softmax_regression_cv_matches_multinomial_sklearn():
+@pytest.mark.parametrize(("optimizer", "steps"), [("lbfgs", 300), ("newton", 20)])
+def test_softmax_regression_cv_matches_multinomial_sklearn(optimizer, steps):
     # The same mapping, l2 = 1 / C, for k classes: scikit-learn's multinomial
     # LogisticRegression penalises 0.5 * ||W||^2 over the whole (k, d) coefficient matrix,
     # intercepts excluded, as jaxfit's l2 does over softmax_regression's (d, k) weights.
@@ -173,7 +186,7 @@ def test_softmax_regression_cv_matches_multinomial_sklearn():
         )
         for c in cs
     ])  # fmt: skip
-    base = jaxfit.Hyperparams(optimizer="lbfgs", steps=300, l2_scaling="sum")
+    base = jaxfit.Hyperparams(optimizer=optimizer, steps=steps, l2_scaling="sum")
     # cv=5 with a classification loss and integer labels is StratifiedKFold(5).
     result = jaxfit.sweep(
         jaxfit.softmax_regression(3), "softmax_cross_entropy", (x.astype(np.float32), y), base,
@@ -183,4 +196,89 @@ def test_softmax_regression_cv_matches_multinomial_sklearn():
     scores = -result.cells("val_loss")[:, 0, :]
     np.testing.assert_allclose(scores, expected, rtol=RTOL)
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
-    print(f"softmax float32: max rel diff {np.max(np.abs(scores / expected - 1)):.2e}")
+    print(f"softmax {optimizer} float32: max rel diff {np.max(np.abs(scores / expected - 1)):.2e}")
+
+
+def _sklearn_logistic(c: float, n_classes: int) -> LogisticRegression:
+    """scikit-learn's optimum of softmax regression with ``l2 = 1 / c``, ``"sum"`` scaling.
+
+    For two classes scikit-learn fits one weight vector ``w``; softmax regression's two
+    columns are ``w / 2`` and ``-w / 2`` at the optimum, whose penalty ``0.5 * l2 * ||W||^2``
+    is ``0.5 * (l2 / 2) * ||w||^2``: binary ``LogisticRegression(C = 2 c)``.
+    """
+    c = 2 * c if n_classes == 2 else c
+    return LogisticRegression(C=c, solver="newton-cholesky", max_iter=200, tol=1e-12)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("load", [load_iris, load_wine, load_breast_cancer])
+def test_newton_softmax_regression_reaches_sklearn_optimum(load):
+    """Regression: Newton diverged to NaN within 2-6 steps on these data (issue 11): the
+    intercepts make softmax regression's Hessian singular. Now 20 float32 steps reach the
+    optimum, from strong to weak regularisation (observed within 1e-9 relative)."""
+    x, y = load(return_X_y=True)
+    x = _standardised(x)
+    k = len(np.unique(y))
+    for c in (0.01, 1.0, 100.0):
+        hp = jaxfit.Hyperparams(optimizer="newton", steps=20, l2=1 / c, l2_scaling="sum")
+        r = jaxfit.fit(jaxfit.softmax_regression(k), "softmax_cross_entropy",
+                       (x.astype(np.float32), y), hp, key=KEY)  # fmt: skip
+        assert not bool(r.diverged), (c, int(r.diverged_step))
+        w, b = (np.asarray(r.params[n], np.float64) for n in ("w", "b"))
+        ours = log_loss(y, _softmax(x @ w + b))
+        theirs = log_loss(y, _sklearn_logistic(c, k).fit(x, y).predict_proba(x))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, err_msg=f"C={c}")
+
+
+def test_jaxfit_classifier_with_newton_matches_sklearn_on_breast_cancer():
+    """The classifier's default model is softmax_regression, even for two classes."""
+    x, y = load_breast_cancer(return_X_y=True)
+    x = _standardised(x)
+    clf = jaxfit.JaxfitClassifier(optimizer="newton", steps=20, l2=1.0, l2_scaling="sum")
+    clf.fit(x.astype(np.float32), y)
+    assert not bool(clf.fit_result_.diverged)
+    ours = log_loss(y, clf.predict_proba(x.astype(np.float32)))
+    theirs = log_loss(y, _sklearn_logistic(1.0, 2).fit(x, y).predict_proba(x))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4)
+
+
+LINNERUD_ALPHAS = np.logspace(-2, 2, 9)
+
+
+def _linnerud() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_linnerud(return_X_y=True)  # 20 samples, 3 features, 3 outputs
+    return _standardised(x), _standardised(y)
+
+
+def test_multi_output_ridge_one_newton_step_is_sklearns_ridge():
+    """``l2 = 2 * alpha`` is ``Ridge(alpha)`` for several outputs too: ``"mse"`` averages
+    over the outputs and Ridge sums, so ``"sum"`` divides ``l2`` by their number as well."""
+    x, y = _linnerud()
+    with jax.enable_x64(True):
+        for alpha in (0.1, 10.0, 1000.0):
+            hp = jaxfit.Hyperparams(optimizer="newton", steps=1, l2=2 * alpha, l2_scaling="sum")
+            r = jaxfit.fit(jaxfit.linear(3), "mse", (x, y), hp, key=KEY)
+            w, b = np.asarray(r.params["w"]), np.asarray(r.params["b"])
+            ridge = Ridge(alpha=alpha).fit(x, y)
+            np.testing.assert_allclose(w, ridge.coef_.T, rtol=1e-8, err_msg=f"alpha={alpha}")
+            np.testing.assert_allclose(b, ridge.intercept_, rtol=1e-8, atol=1e-12)
+
+
+def test_multi_output_ridge_grid_search_chooses_sklearns_alpha():
+    x, y = _linnerud()
+    theirs = GridSearchCV(
+        Ridge(), {"alpha": LINNERUD_ALPHAS}, cv=KFold(5), scoring="neg_mean_squared_error"
+    ).fit(x, y)
+    ours = jaxfit.GridSearchCV(
+        jaxfit.JaxfitRegressor(optimizer="newton", steps=1, l2_scaling="sum"),
+        {"l2": list(2 * LINNERUD_ALPHAS)}, cv=KFold(5), scoring="neg_mean_squared_error",
+    ).fit(x.astype(np.float32), y.astype(np.float32))  # fmt: skip
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=RTOL
+    )
+    assert ours.best_index_ == theirs.best_index_
+    np.testing.assert_allclose(ours.best_params_["l2"], 2 * theirs.best_params_["alpha"])

@@ -271,7 +271,7 @@ def test_apply_errors(space, base, error, match):
         (lambda: jaxfit.grid(optimizer="adam"), TypeError, r"e.g. optimizer=\['adam'\]"),
         (lambda: jaxfit.grid(x=iter([1])), TypeError, r"x is a list_iterator, not a list"),
         (lambda: jaxfit.grid(learning_rate=[]), ValueError, r"learning_rate is empty"),
-        (lambda: jaxfit.grid(hidden=[[32]]), TypeError, r"hidden\[0\]=\[32\] is a list.*tuple"),
+        (lambda: jaxfit.grid(hidden=[{32}]), TypeError, r"hidden\[0\]=\{32\} is a set"),
         (lambda: jaxfit.grid(f=[print]), TypeError, r"f\[0\]=.* is a builtin_function"),
         (lambda: jaxfit.grid(), ValueError, r"grid needs at least one axis"),
         (lambda: jaxfit.zipped(a=[1, 2], b=[1]), ValueError, r"same length; got a: 2, b: 1"),
@@ -338,3 +338,16 @@ def test_construction_errors(make, error, match):
 def test_space_from_dict_errors(d, error, match):
     with pytest.raises(error, match=match):
         jaxfit.space_from_dict(d)
+
+
+def test_lists_inside_axes_become_tuples_as_in_configs():
+    listed = jaxfit.grid(hidden=[[8], [16, 4]], learning_rate=[0.1])
+    assert listed.points() == jaxfit.grid(hidden=[(8,), (16, 4)], learning_rate=[0.1]).points()
+    assert [hp.hidden for hp in listed.apply(jaxfit.Hyperparams())] == [(8,), (16, 4)]
+    assert jaxfit.zipped(hidden=[[8], [[1], 2]]).points() == [
+        {"hidden": (8,)},
+        {"hidden": ((1,), 2)},
+    ]
+    assert {p["hidden"] for p in jaxfit.random_space(6, hidden=[[8], [16]])} <= {(8,), (16,)}
+    chosen = jaxfit.random_space(6, hidden=jaxfit.choice([[8], [16]]))
+    assert {p["hidden"] for p in chosen} <= {(8,), (16,)}

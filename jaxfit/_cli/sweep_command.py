@@ -263,6 +263,10 @@ def _refusing(config: SweepConfig, call: Any) -> Any:
         return call()
     except MemoryError as e:
         raise ConfigError(config.file, "sweep", "memory_budget", str(e)) from e
+    except (RuntimeError, PermissionError) as e:  # the checkpoint directory is busy/read-only
+        if "checkpoint_dir=" not in str(e):
+            raise
+        raise ConfigError(config.file, "output", "dir", str(e)) from e
     except (TypeError, ValueError) as e:
         if "checkpoint_dir=" in str(e):
             message = f"{e} Rerun with --force to start over, or use another directory: --out DIR."

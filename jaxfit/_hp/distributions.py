@@ -60,6 +60,8 @@ def candidates(fn: str, name: str, values: Any) -> tuple[Any, ...]:
         )
     if len(values) == 0:
         raise ValueError(f"{fn}: {name} is empty; give at least one value.")
+    # A list inside the list is a tuple value (hidden=[[8], [16]]), as configs are read.
+    values = [as_tuples(v) if isinstance(v, list) else v for v in values]
     return tuple(_value(f"{fn}: {name}[{i}]", v) for i, v in enumerate(values))
 
 

@@ -235,7 +235,9 @@ def grid(**axes: Any) -> Space:
     Args:
       **axes: field name to a non-empty list, range or numpy array of candidate values.
         A tuple is refused as ambiguous (a static value such as ``hidden`` may itself be
-        a tuple): write ``hidden=[(64, 64)]``. Numpy scalars become Python scalars.
+        a tuple): write ``hidden=[(64, 64)]``. Lists inside the list become tuples
+        (``hidden=[[8], [16]]`` is ``hidden=[(8,), (16,)]``). Numpy scalars become Python
+        scalars.
 
     Returns:
       A :class:`jaxfit.Space` of ``prod(len(values))`` points; the last axis varies fastest.
@@ -287,7 +289,8 @@ def random_space(n: int, *, seed: int = 0, **distributions: Any) -> Space:
       n: the number of points (``>= 1``).
       seed: the generator's seed (``>= 0``).
       **distributions: field name to :class:`jaxfit.uniform`, :class:`jaxfit.loguniform`,
-        :class:`jaxfit.integers`, :class:`jaxfit.choice`, or a list (a choice).
+        :class:`jaxfit.integers`, :class:`jaxfit.choice`, or a list (a choice; lists in it
+        become tuples, as in :func:`jaxfit.grid`).
 
     Returns:
       A :class:`jaxfit.Space` of ``n`` points.

@@ -170,8 +170,17 @@ class JaxfitEstimator(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} diverged at step {int(result.diverged_step)} of "
                 f"{args.hp.steps} (cause: {result.cause_name}); it keeps the parameters from "
-                "before that step. Lower learning_rate, or standardise X and y (e.g. "
-                "StandardScaler in a Pipeline).",
+                "before that step. "
+                + (
+                    "At step 0 no update has been made: check X and y for NaN, infinite or "
+                    "extreme values."
+                    if int(result.diverged_step) == 0
+                    else f"optimizer={args.hp.optimizer!r} has no learning rate: raise l2 and "
+                    "standardise X (e.g. StandardScaler in a Pipeline)."
+                    if args.hp.optimizer in ("lbfgs", "newton")
+                    else "Lower learning_rate, or standardise X and y (e.g. StandardScaler "
+                    "in a Pipeline)."
+                ),
                 ConvergenceWarning,
                 stacklevel=2,
             )

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._cv import as_folds
 from .._hp import Space, choice, grid, zipped
-from .._sweeping import SweepDiverged, SweepResult, sweep
+from .._sweeping import SweepDiverged, SweepResult, divergence_advice, sweep
 from .estimators import JaxfitEstimator
 from .scoring import Scorer, get_scorers
 from .stats import compare_to_best
@@ -242,8 +242,8 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
     def _refit(self, result: SweepResult, x: Any, y: Any) -> None:
         if result.diverged.any(axis=1).all():
             raise SweepDiverged(
-                f"all {len(result)} settings diverged; there is no best setting to refit. "
-                "Lower the learning rate or raise the regularisation."
+                f"all {len(result)} settings diverged; there is no best setting to refit: "
+                f"{divergence_advice(result)}. sweep_result_.summary() lists the causes."
             )
         t0 = time.perf_counter()
         fresh: Any = clone(self.estimator)
@@ -513,9 +513,44 @@ class GridSearchCV(_BaseSearch):
         for g in grids:
             if not isinstance(g, Mapping) or not g:
                 raise TypeError(f"each param_grid entry must be a non-empty dict; got {g!r:.80}.")
-            s = grid(**{k: list(v) for k, v in g.items()})
+            s = grid(**{k: _grid_values(k, v) for k, v in g.items()})
             space = s if space is None else space + s
         return typing.cast(Space, space)
+
+
+def _is_single(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool | np.generic) or value is None
+
+
+def _grid_values(name: str, values: Any) -> list[Any]:
+    """One axis of ``param_grid`` as a list, refusing what scikit-learn's ParameterGrid does.
+
+    ``list("adam")`` would search four one-letter optimizers, and ``list(0.1)`` fails
+    inside: a single value must be wrapped in a list, as in scikit-learn.
+    """
+    if hasattr(values, "__array__") and not isinstance(values, np.ndarray | np.generic):
+        values = np.asarray(values)  # a JAX array, like a numpy one
+    if isinstance(values, np.ndarray) and values.ndim > 1:
+        raise ValueError(
+            f"Parameter grid for parameter {name!r} needs to be one-dimensional, but got an "
+            f"array of shape {values.shape}; pass a list of values (a single value as [value])."
+        )
+    if (
+        isinstance(values, str)
+        or not isinstance(values, Sequence | np.ndarray)
+        or not np.ndim(values)
+    ):
+        raise TypeError(
+            f"Parameter grid for parameter {name!r} needs to be a list or a numpy array, but "
+            f"got {values!r:.60} (of type {type(values).__name__}) instead. Single values need "
+            "to be wrapped in a list with one element."
+        )
+    if len(values) == 0:
+        raise ValueError(
+            f"Parameter grid for parameter {name!r} needs to be a non-empty sequence; got "
+            f"{values!r:.60}."
+        )
+    return list(values)
 
 
 class RandomizedSearchCV(_BaseSearch):
@@ -592,9 +627,11 @@ class RandomizedSearchCV(_BaseSearch):
             elif isinstance(d, list | tuple | np.ndarray) and len(d):
                 values = choice(list(d)).sample(rng, self.n_iter)
             else:
+                single = f" Wrap a single value in a list: [{d!r:.60}]." if _is_single(d) else ""
                 raise TypeError(
-                    f"param_distributions[{name!r}]={d!r:.80} is neither a distribution nor a "
-                    "non-empty list."
+                    f"param_distributions[{name!r}]={d!r:.80} (of type {type(d).__name__}) is "
+                    "neither a distribution (jaxfit.loguniform(...), a scipy.stats one) nor a "
+                    f"non-empty list of values.{single}"
                 )
             axes[name] = list(values)
         return zipped(**axes)

@@ -8,6 +8,7 @@ from .devices import use_cpu_devices
 from .plan import PlanGroup, SweepPlan, sweep_plan
 from .program import cached_programs, memory_bytes
 from .result import GroupInfo, SweepDiverged, SweepResult
+from .result_views import divergence_advice
 from .sweep import sweep
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "SweepPlan",
     "SweepResult",
     "cached_programs",
+    "divergence_advice",
     "memory_bytes",
     "sweep",
     "sweep_plan",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -70,12 +71,27 @@ class SweepOptions:
         elif self.cv_groups is not None:
             raise ValueError("groups= is only used with cv= (e.g. cv=jaxfit.GroupKFold(5)).")
         _check_positive("chunk_size", self.chunk_size)
-        _check_positive("memory_budget", self.memory_budget)
+        object.__setattr__(self, "memory_budget", _bytes("memory_budget", self.memory_budget))
 
 
 def _check_positive(name: str, value: Any) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{name} must be a positive int or None; got {value!r}.")
+
+
+def _bytes(name: str, value: Any) -> int | None:
+    """A byte count as an int: ``1e9`` is a natural way to write one, so whole floats pass."""
+    if isinstance(value, np.integer) or (
+        isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer()
+    ):
+        value = int(value)
+    elif isinstance(value, float | np.floating):
+        raise ValueError(
+            f"{name} must be a positive whole number of bytes or None; got {value!r} (e.g. "
+            "memory_budget=4e9 or 4 * 2**30)."
+        )
+    _check_positive(name, value)
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

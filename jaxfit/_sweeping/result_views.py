@@ -12,9 +12,23 @@ from .._training import CAUSES
 if TYPE_CHECKING:
     from .result import SweepResult
 
-_ADVICE = (
+# The optimizers that choose their own step sizes: "lower the learning rate" means nothing.
+_NO_LEARNING_RATE = ("lbfgs", "newton")
+_AT_START = (
+    "a divergence at step 0 comes before any update, so no optimizer setting causes it: the "
+    "loss or its gradient is not finite at the initial parameters; check the data for "
+    "extreme values (a loss that overflows) and labels outside the model's classes, then "
+    "the model, its initialisation and the loss"
+)
+_STEP_SIZE = (
     "lower the learning rate (or the top of its search range), add warm-up or gradient "
     "clipping, and check the data for extreme values"
+)
+_OWN_STEPS = (
+    "{names} {verb} no learning rate to lower (the steps come from the curvature): raise l2 "
+    "(without it a separable classification problem has no finite optimum), standardise "
+    "the inputs, and use 'newton' only on convex models (linear, logistic, "
+    "softmax_regression), whose Hessian is positive definite"
 )
 
 
@@ -82,11 +96,36 @@ def no_ranking_text(r: SweepResult, metric: str) -> str:
     """Why no setting can be ranked: how many diverged, by cause, and what to try."""
     n, n_div = len(r), int(r.diverged.any(axis=1).sum())
     if n_div == n:
-        return f"all {n} settings diverged{_cause_text(r)}; {_ADVICE}."
+        return f"all {n} settings diverged{_cause_text(r)}; {divergence_advice(r)}."
     return (
         f"no setting has a finite mean {metric}: {n_div} of {n} settings diverged"
         f"{_cause_text(r)} and the other {n - n_div} have non-finite scores."
     )
+
+
+def divergence_advice(r: SweepResult) -> str:
+    """What to try about the diverged settings, from when they diverged and their optimizer.
+
+    A setting whose earliest divergence is at step 0 failed before any update (the data,
+    the model or the loss); the others failed while training, which for a first-order
+    optimizer points at its learning rate, and for ``"lbfgs"`` or ``"newton"`` (no
+    learning rate) at the problem: no penalty, unscaled inputs, a non-convex model.
+    """
+    diverged = r.diverged.any(axis=1)
+    step = np.where(r.diverged, r.diverged_step, np.iinfo(np.int64).max).min(axis=1)
+    at_start = diverged & (step == 0)
+    later = np.flatnonzero(diverged & ~at_start)
+    optimizers = {r.hyperparams[i].get("optimizer") for i in later}
+    own = sorted(o for o in optimizers if o in _NO_LEARNING_RATE)
+    parts = []
+    if at_start.any():
+        parts.append(_AT_START)
+    if optimizers - set(own):
+        parts.append(_STEP_SIZE)
+    if own:
+        names, verb = " and ".join(map(repr, own)), "have" if len(own) > 1 else "has"
+        parts.append(_OWN_STEPS.format(names=names, verb=verb))
+    return "; ".join(parts) if parts else _STEP_SIZE
 
 
 def _cause_text(r: SweepResult) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._hp import Space
 from .._training import FitResult, Metric, Model, OptimizerFactory, run_fit
-from .checkpoint import Checkpoint, fingerprint
+from .checkpoint import Checkpoint, fingerprint, model_shapes
 from .options import SweepInputs, SweepOptions, check_sweep_inputs
 from .program import ProgramChoice, choose_program, fetch, put_replicated, put_rows, trim
 from .result import GroupInfo, SweepResult
@@ -41,6 +41,7 @@ def sweep(
     chunk_size: int | None = None,
     devices: Sequence[Any] | None = None,
     checkpoint_dir: str | None = None,
+    checkpoint_key: str | None = None,
     progress: bool | None = None,
     keep_params: bool = True,
     cv: Any = None,
@@ -62,7 +63,11 @@ def sweep(
     chunk size, device count or resumption, and equal ``jaxfit.fit`` run on it alone.
 
     With ``checkpoint_dir``, every finished chunk is written atomically; running the
-    same sweep again skips what is done (a directory from a different sweep is refused).
+    same sweep again skips what is done. A directory from a different sweep is refused:
+    its fingerprint covers the data, settings, key, parameter and output shapes, and the
+    code and captured values of the model, loss, metrics and optimizer factory. One
+    process writes a directory at a time (a second one is refused, naming the first's
+    pid); a damaged chunk is trained again with a warning.
     Across hosts, call ``jax.distributed.initialize()`` first in every process and run the
     same ``sweep``: the rows are split over all hosts' devices and every process gets the
     whole result.
@@ -87,6 +92,10 @@ def sweep(
         to a multiple of the device count).
       devices: the devices to shard over (default: all devices of all processes).
       checkpoint_dir: a directory to write finished chunks to and resume from.
+      checkpoint_key: with ``checkpoint_dir``, a string you promise identifies the
+        behaviour of callables that cannot be fingerprinted (a closure over an arbitrary
+        object, a C function, a callable object); without it they are refused. Change it
+        whenever their behaviour changes: a resume trusts it.
       progress: show a progress bar (default: when stderr is a terminal).
       keep_params: keep every setting's trained parameters in the result; with ``False``
         the program does not return them at all (less memory and transfer for big sweeps).
@@ -101,7 +110,9 @@ def sweep(
       A :class:`jaxfit.SweepResult` with one row per setting and seed.
 
     Raises:
-      TypeError, ValueError: for invalid arguments, data or spaces, before compiling.
+      TypeError, ValueError: for invalid arguments, data or spaces, before compiling; a
+        ``checkpoint_dir`` of another sweep, or with callables that cannot be fingerprinted.
+      RuntimeError: when another process is writing ``checkpoint_dir``.
       MemoryError: when a single setting does not fit ``memory_budget``.
 
     Examples:
@@ -123,18 +134,29 @@ def sweep(
         devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups,
     )  # fmt: skip
     inputs = check_sweep_inputs(model, loss, data, base, space, key, options)
+    if checkpoint_key is not None and not isinstance(checkpoint_key, str):
+        raise TypeError(f"checkpoint_key must be a str or None; got {checkpoint_key!r:.80}.")
+    if checkpoint_key is not None and checkpoint_dir is None:
+        raise ValueError("checkpoint_key is only used with checkpoint_dir=.")
     ckpt = None
     if checkpoint_dir is not None:
-        ckpt = Checkpoint.open(checkpoint_dir, _fingerprint(inputs, model))
-    # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
-    jobs = [_compile_group(inputs, g, ckpt) for g in range(len(inputs.settings.groups))]
-    shared = inputs.shared
-    whole = Replicated(inputs.root, shared.train, shared.valid, inputs.folds)
-    replicated = put_replicated(whole, inputs.mesh)
-    total = len(inputs.settings) * inputs.cells
-    bar = _progress_bar(progress, total, sum(len(job.todo) for job in jobs))
-    runs = [_run_group(inputs, job, replicated, ckpt, bar) for job in jobs]
-    bar.close()
+        prints = _fingerprint(inputs, model, checkpoint_key)
+        ckpt = Checkpoint.open(checkpoint_dir, prints)
+    try:
+        # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
+        jobs = [_compile_group(inputs, g, ckpt) for g in range(len(inputs.settings.groups))]
+        if ckpt is not None:
+            ckpt.check_writable(sum(len(job.todo) for job in jobs))
+        shared = inputs.shared
+        whole = Replicated(inputs.root, shared.train, shared.valid, inputs.folds)
+        replicated = put_replicated(whole, inputs.mesh)
+        total = len(inputs.settings) * inputs.cells
+        bar = _progress_bar(progress, total, sum(len(job.todo) for job in jobs))
+        runs = [_run_group(inputs, job, replicated, ckpt, bar) for job in jobs]
+        bar.close()
+    finally:
+        if ckpt is not None:
+            ckpt.close()
     return _assemble(inputs, runs, _info(inputs, t_start))
 
 
@@ -189,7 +211,7 @@ class GroupRun:
 def _compile_group(inputs: SweepInputs, g: int, ckpt: Checkpoint | None) -> GroupJob:
     """Group ``g``'s rows, those the checkpoint already holds, and the program for the rest."""
     rows = _group_rows(inputs.settings.groups[g], inputs.options.seeds, inputs.n_folds)
-    done = ckpt.load(g) if ckpt is not None else []
+    done = ckpt.load(g, rows.ids) if ckpt is not None else []
     finished = np.zeros(len(rows.ids), bool)
     for ids, _ in done:
         finished[np.searchsorted(rows.ids, ids)] = True
@@ -275,7 +297,7 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
                 smoothing=0.1)  # fmt: skip
 
 
-def _fingerprint(inputs: SweepInputs, model: Model) -> dict[str, str]:
+def _fingerprint(inputs: SweepInputs, model: Model, checkpoint_key: str | None) -> dict[str, str]:
     from .._version import __version__
 
     shared = inputs.shared
@@ -283,8 +305,14 @@ def _fingerprint(inputs: SweepInputs, model: Model) -> dict[str, str]:
     return fingerprint(
         version=__version__,
         model=model,
-        loss=shared.spec.loss.name,
-        metrics=tuple(m.name for m in shared.metrics),
+        shapes=model_shapes(
+            model,
+            jax.random.wrap_key_data(jnp.asarray(inputs.root)),
+            shared.train.x,
+            [group.first for group in inputs.settings.groups],
+        ),
+        loss=shared.spec.loss,
+        metrics=shared.metrics,
         optimizer=shared.spec.optimizer,
         options={"explode_factor": shared.spec.explode_factor, "eval_every": shared.eval_every},
         settings=inputs.settings.dicts,
@@ -292,6 +320,7 @@ def _fingerprint(inputs: SweepInputs, model: Model) -> dict[str, str]:
         root=inputs.root,
         arrays=arrays,
         keep_params=inputs.options.keep_params,
+        checkpoint_key=checkpoint_key,
     )
 
 

@@ -31,8 +31,9 @@ class RunFields(Protocol):
       l2: optional, numeric (``jaxfit.numeric``): the coefficient of the ``l2`` penalty
         (no penalty when the field is absent).
       l2_scaling: optional, static: ``"mean"`` (the default) adds ``l2 * penalty`` to the
-        mean loss; ``"sum"`` divides ``l2`` by the training set's total weight first (so
-        ``l2 = 2 * alpha`` is scikit-learn's ``Ridge(alpha)``).
+        mean loss; ``"sum"`` divides ``l2`` by the training set's total weight and by the
+        number of outputs first (so ``l2 = 2 * alpha`` is scikit-learn's ``Ridge(alpha)``
+        for any number of outputs).
     """
 
     steps: int

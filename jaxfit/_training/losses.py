@@ -35,6 +35,7 @@ from jax.core import Tracer
 __all__ = [
     "Metric",
     "accuracy",
+    "as_class_labels",
     "binary_cross_entropy",
     "check_targets",
     "get_metric",
@@ -302,12 +303,27 @@ def _wrap_callable(fn: Callable[..., Any]) -> Metric:
     return Metric(getattr(fn, "__name__", None) or type(fn).__name__, fn)
 
 
+def as_class_labels(y: Any) -> Any:
+    """Whole-number float labels (``0., 1., 2.``) as int32, exactly; anything else unchanged.
+
+    Classification losses need integer labels, and ``np.loadtxt`` or pandas give floats.
+    Only concrete floats whose every value is a whole number below ``2**31`` are converted;
+    others are left for :func:`check_targets` to refuse with its message.
+    """
+    if isinstance(y, Tracer) or not jnp.issubdtype(y.dtype, jnp.floating):
+        return y
+    host = np.asarray(y)
+    whole = np.all(np.isfinite(host) & (host == np.round(host)) & (np.abs(host) < 2**31))
+    return jnp.asarray(host.astype(np.int32)) if whole else y
+
+
 def check_targets(
     metric: str | Metric | Callable[..., Any],
     y: Any,
     *,
     arg: str = "y",
     n_outputs: int | None = None,
+    model: str | None = None,
 ) -> None:
     """Checks, eagerly on the host, that the targets ``y`` suit ``metric``.
 
@@ -322,6 +338,8 @@ def check_targets(
       arg: the argument's name in error messages.
       n_outputs: the model's output width ``k`` (``pred`` is ``(n, k)``), if known: the
         number of classes, 1 for binary, the number of targets for regression.
+      model: the model's name (``Model.name``), if known: errors then name the built-in
+        model to use instead, e.g. ``jaxfit.mlp(10)``.
 
     Returns:
       ``None``; the function only raises.
@@ -336,6 +354,11 @@ def check_targets(
       Traceback (most recent call last):
       ...
       TypeError: y has dtype int64: integer labels for a regression loss ('mse'); cast to ...
+      >>> y = np.arange(10)  # ten classes
+      >>> jaxfit.check_targets("softmax_cross_entropy", y, n_outputs=1, model="mlp")
+      Traceback (most recent call last):
+      ...
+      ValueError: y takes 10 classes (0..9) but the model has 1 output: use jaxfit.mlp(10).
     """
     metric = get_metric(metric)
     if n_outputs is not None and (type(n_outputs) is not int or n_outputs < 1):
@@ -352,10 +375,7 @@ def check_targets(
             "to float if you really mean regression on integers, or use a classification loss."
         )
     if target == "class" and kind not in "iu":
-        raise TypeError(
-            f"{arg} must hold integer class labels for {name!r}; got dtype {y.dtype}. Cast "
-            f"with {arg}.astype(int) if the values are whole numbers."
-        )
+        raise TypeError(f"{arg} must hold integer class labels for {name!r}; {_not_labels(y)}")
     if kind not in "biuf":
         raise TypeError(f"{arg} must be a real numeric array for {name!r}; got dtype {y.dtype}.")
     if len(shape) not in ((1, 2) if target == "real" else (1,)):
@@ -363,10 +383,23 @@ def check_targets(
         allowed = "(n,) or (n, k)" if target == "real" else "(n,)"
         raise ValueError(f"{arg} must have shape {allowed} for {name!r}; got {shape}{hint}.")
     k = shape[1] if len(shape) == 2 else 1
-    if target != "class" and n_outputs not in (None, k):
-        raise ValueError(f"{name!r} needs n_outputs={k} for {arg} {shape}; got {n_outputs}.")
-    if target == "class" and n_outputs == 1:
-        raise ValueError(f"{name!r} with n_outputs=1 is always 0; use 'binary_cross_entropy'.")
+    has = f"the model has {_plural(n_outputs or 0, 'output')}"
+    if target == "real" and n_outputs not in (None, k):
+        raise ValueError(
+            f"{name!r} needs n_outputs={k} for {arg} {shape} ({_plural(k, 'target column')}), "
+            f"but {has}: use {_model_with(model, k, target)}."
+        )
+    if target == "binary" and n_outputs not in (None, 1):
+        raise ValueError(
+            f"{name!r} needs n_outputs=1 (one logit per example), but {has}: use "
+            f"{_model_with(model, 1, target)}, or 'softmax_cross_entropy' with labels "
+            f"0..{n_outputs - 1}."
+        )
+    if target == "class" and n_outputs == 1 and not (concrete and y.size):
+        raise ValueError(
+            f"{name!r} with n_outputs=1 is always 0: give the model one output per class, or "
+            "use 'binary_cross_entropy' (labels 0/1, one logit)."
+        )
     if not concrete:
         return
     if target == "real" and not np.all(np.isfinite(y)):
@@ -379,8 +412,54 @@ def check_targets(
         )
     if target == "class" and y.size and y.min() < 0:
         raise ValueError(f"{arg} has negative class label {y.min()}; labels must be >= 0.")
-    if target == "class" and y.size and n_outputs is not None and y.max() >= n_outputs:
-        raise ValueError(
-            f"{arg} has class label {y.max()} but the model has n_outputs={n_outputs}; labels "
-            f"must be in [0, {n_outputs})."
+    if target == "class" and y.size and n_outputs and (n_outputs == 1 or y.max() >= n_outputs):
+        raise ValueError(_class_width_error(name, y, arg, n_outputs, model))
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _not_labels(y: Any) -> str:
+    """Why float (or other) targets are not class labels, and what to do."""
+    if isinstance(y, Tracer) or np.dtype(y.dtype).kind != "f":
+        return f"got dtype {y.dtype}. Cast with y.astype(int) if the values are whole numbers."
+    fractional = y[np.isfinite(y) & (y != np.round(y))]
+    if fractional.size:
+        return (
+            f"got dtype {y.dtype} with values that are not whole numbers, e.g. "
+            f"{fractional[:3].tolist()}. Class labels are 0..k-1; for a real-valued target use "
+            "a regression loss such as 'mse'."
         )
+    return f"got dtype {y.dtype}. Cast with y.astype(int)."
+
+
+def _model_with(model: str | None, k: int, target: str) -> str:
+    """The built-in model with ``k`` outputs that replaces ``model`` for ``target``."""
+    if model in ("mlp", "polynomial"):
+        return f"jaxfit.{model}({k if k > 1 else ''})"
+    if model in ("linear", "logistic", "softmax_regression"):
+        if target == "class":
+            return f"jaxfit.softmax_regression({k})"
+        return "jaxfit.logistic()" if target == "binary" else f"jaxfit.linear({k if k > 1 else ''})"
+    return f"a model with {_plural(k, 'output')}"
+
+
+def _class_width_error(name: str, y: np.ndarray, arg: str, k: int, model: str | None) -> str:
+    """The message for class labels that a model with ``k`` outputs cannot score."""
+    labels = np.unique(y)
+    c, top = labels.size, int(labels[-1])
+    shown = labels[:6].tolist() + (["..."] if c > 6 else [])
+    fix = _model_with(model, max(c, 2), "class")
+    binary = ", or 'binary_cross_entropy' with one output" if c <= 2 else ""
+    if top != c - 1:  # labels are not exactly 0..c-1
+        also = f", and use {fix}" if c > k or k == 1 else ""
+        return (
+            f"{arg} holds {c} distinct labels {shown}, not 0..{c - 1}: {name!r} needs labels in "
+            f"[0, {k}) for a model with {_plural(k, 'output')}. Encode them first, e.g. "
+            f"`classes, y = np.unique(y, return_inverse=True)` (classes[y] maps back){also}."
+        )
+    return (
+        f"{arg} takes {c} class{'' if c == 1 else 'es'} (0..{top}) but the model has "
+        f"{_plural(k, 'output')}: use {fix}{binary}."
+    )

@@ -127,12 +127,14 @@ def make_optimizer(hp: Any) -> optax.GradientTransformation:
     - ``"lbfgs"``: ``optax.lbfgs()`` with its zoom line search (no learning rate, no
       schedule, no weight decay); :func:`jaxfit.make_step` passes it the objective's value
       and ``value_fn`` as optax requires.
-    - ``"newton"``: Newton's method, ``params - H^{-1} g`` with the exact Hessian ``H`` of
-      the objective (data loss + ``l2`` penalty) from ``jax.hessian``, a full step (no
-      learning rate). For a quadratic objective (ridge regression: ``linear`` model,
-      ``"mse"`` loss) one step is the closed-form solution; for logistic and softmax
-      regression with ``l2 > 0`` it converges quadratically in a few steps. Each step
-      builds and solves a ``P x P`` system (``P`` parameters), so it suits small models.
+    - ``"newton"``: Newton's method, ``params - t H^{-1} g`` with the exact Hessian ``H``
+      of the objective (data loss + ``l2`` penalty) from ``jax.hessian``, damped at the
+      level of its rounding (softmax regression's is singular), and ``t`` from a
+      backtracking line search on the objective (no learning rate). For a quadratic
+      objective (ridge regression: ``linear`` model, ``"mse"`` loss) one full step is the
+      closed-form solution; for logistic and softmax regression with ``l2 > 0`` it
+      converges quadratically in a few steps. Each step builds and solves a ``P x P``
+      system (``P`` parameters), so it suits small convex models.
 
     ``weight_decay`` acts on weight matrices only (leaves with ``ndim >= 2``, see
     :func:`jaxfit.weight_mask`). For ``"adamw"`` it is decoupled, as in ``optax.adamw``:
@@ -196,46 +198,122 @@ def make_optimizer(hp: Any) -> optax.GradientTransformation:
 
 
 def newton() -> optax.GradientTransformationExtraArgs:
-    """Newton's step ``-H^{-1} g`` from ``value_fn``'s exact Hessian at ``params``.
+    r"""Newton's method with a backtracking line search, from ``value_fn``'s exact Hessian.
 
-    A stateless optax transformation whose ``update`` needs ``params`` and ``value_fn``
-    (the objective), as :func:`jaxfit.make_step` passes them. The Hessian is formed on the
-    flattened parameters, symmetrised, and solved by Cholesky; where it is not positive
-    definite the step is NaN and the divergence guard freezes the setting.
+    A stateless optax transformation whose ``update`` needs ``params``, ``value_fn`` (the
+    objective) and ``value`` (its value at ``params``), as :func:`jaxfit.make_step` passes
+    them. With the gradient :math:`g` and Hessian :math:`H` of the flattened parameters,
+    each step is
+
+    .. math::
+        d = -(H + E)^{-1} g, \qquad x \leftarrow x + t\, d,
+
+    where :math:`E` is the diagonal correction of a modified Cholesky factorisation: a
+    pivot within :math:`\delta = 10\, P\, \epsilon \max_i |H_{ii}|` of zero (:math:`P`
+    parameters, :math:`\epsilon` the dtype's machine epsilon) is raised to :math:`\delta`,
+    and every other pivot is left alone. The step size :math:`t` is the first of
+    :math:`1, \tfrac12, \tfrac14, \dots, 2^{-(K-1)}` (:math:`K` = 24) that satisfies
+    Armijo's condition :math:`f(x + t d) \le f(x) + 10^{-4}\, t\, g^\top d`, or whose
+    value is within rounding (:math:`4 \epsilon |f(x)|`) of :math:`f(x)`. The :math:`K`
+    trial values are computed together, with no loop, so the step vmaps and
+    differentiates as any other.
+
+    A positive definite :math:`H` has no pivot near zero, so :math:`E = 0` and one step is
+    still ridge's closed form. :math:`H` is singular where the objective is flat along a
+    direction: softmax regression's intercepts (adding one constant to every class's
+    intercept changes no probability), and every weight shift of that kind when
+    ``l2 = 0``; there plain Cholesky divides by a rounding-sized pivot of either sign
+    (the cause of NaN within a few steps). The gradient has no component along such a
+    direction, so the corrected step there is only rounding, and the fixed point
+    (:math:`g = 0`) is unchanged. The line search keeps full Newton steps near the
+    optimum, where they converge quadratically, and shortens the long first steps of a
+    weakly regularised logistic problem, where the full step overshoots. If no trial step
+    decreases the objective, the step is ``0`` (the run stays where it is); a Hessian with
+    a clearly negative pivot (a non-convex model) gives a NaN step, which the divergence
+    guard catches.
+
+    References:
+      Nocedal & Wright, *Numerical Optimization*, 2nd ed., 2006: Newton's method with a
+      line search (section 3.3) and Hessian modification (section 3.4).
     """
 
     def init(params: Any) -> optax.EmptyState:
         del params
         return optax.EmptyState()
 
-    def update(updates, state, params=None, *, value_fn=None, **extra):
+    def update(updates, state, params=None, *, value=None, value_fn=None, **extra):
         del extra
         if params is None or value_fn is None:
             raise ValueError("the 'newton' optimizer needs params and value_fn in update().")
         flat, unravel = jax.flatten_util.ravel_pytree(params)
         grad, _ = jax.flatten_util.ravel_pytree(updates)
-        hessian = jax.hessian(lambda v: value_fn(unravel(v)))(flat)
-        step = _cholesky_solve(0.5 * (hessian + hessian.T), grad)
-        return unravel(-step), state
+        grad = grad.astype(flat.dtype)
+
+        def objective(v: jax.Array) -> jax.Array:
+            return value_fn(unravel(v))
+
+        hessian = jax.hessian(objective)(flat)
+        hessian = 0.5 * (hessian + hessian.T)
+        direction = -_cholesky_solve(hessian, grad, _pivot_floor(hessian))
+        current = objective(flat) if value is None else jnp.asarray(value, flat.dtype)
+        t = _line_search(objective, flat, current, grad, direction)
+        step = jnp.where(t > 0, t * direction, jnp.zeros_like(direction))
+        # A NaN direction (H not positive definite) stays NaN for the divergence guard.
+        step = jnp.where(jnp.isnan(direction).any(), direction, step)
+        return unravel(step), state
 
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _cholesky_solve(a: jax.Array, b: jax.Array) -> jax.Array:
+_LINE_SEARCH_TRIALS = 24  # step sizes 1, 1/2, ..., 2^-23
+_ARMIJO = 1e-4  # the usual sufficient-decrease constant (Nocedal & Wright, section 3.1)
+
+
+def _pivot_floor(hessian: jax.Array) -> jax.Array:
+    """``10 P eps max|H_ii|``: the level of rounding in ``H``'s Cholesky pivots."""
+    eps = jnp.finfo(hessian.dtype).eps
+    scale = jnp.max(jnp.abs(jnp.diagonal(hessian)))
+    return 10 * hessian.shape[-1] * eps * jnp.where(scale > 0, scale, 1.0)
+
+
+def _line_search(objective, x, value, grad, direction) -> jax.Array:
+    """The first ``t = 2^-i`` meeting Armijo's condition (or rounding), else the best
+    decreasing trial, else 0; all trials are evaluated at once (vmap, no loop)."""
+    ts = 0.5 ** jnp.arange(_LINE_SEARCH_TRIALS, dtype=x.dtype)
+    values = jax.vmap(lambda t: objective(x + t * direction))(ts)
+    values = jnp.where(jnp.isnan(values), jnp.inf, values)
+    slope = jnp.dot(grad, direction)
+    tolerance = 4 * jnp.finfo(x.dtype).eps * jnp.abs(value)
+    accept = (values <= value + _ARMIJO * ts * slope) | (values <= value + tolerance)
+    best = jnp.argmin(values)
+    first = jnp.argmax(accept)
+    t = jnp.where(accept.any(), ts[first], jnp.where(values[best] < value, ts[best], 0.0))
+    return t.astype(x.dtype)
+
+
+def _cholesky_solve(a: jax.Array, b: jax.Array, floor: jax.Array | float = 0.0) -> jax.Array:
     """``a^{-1} b`` for a symmetric positive definite ``a``, by Cholesky, in plain XLA ops.
+
+    A pivot within ``floor`` of zero is raised to ``floor`` (a modified Cholesky: ``a``
+    plus a diagonal correction only where it is singular to rounding, Nocedal & Wright,
+    section 3.4), so a positive semi-definite ``a`` gives a finite solution; a pivot
+    below ``-floor`` (``a`` clearly indefinite) gives NaN, which the divergence guard then
+    catches. With ``floor = 0``, plain Cholesky.
 
     Not ``jax.scipy.linalg.cho_solve``: jaxlib's batched LAPACK kernels split a batch over
     the host's thread pool and wait for it, which deadlocks when every pool thread is one
     CPU device running such a kernel (seen with two CPU devices on two cores, vmapped
-    over sweep rows). ``n`` sequential steps of ``O(n^2)`` work each; a matrix that is not
-    positive definite gives NaN, which the divergence guard then catches.
+    over sweep rows). ``n`` sequential steps of ``O(n^2)`` work each.
     """
     n = a.shape[-1]
     index = jnp.arange(n)
+    floor = jnp.asarray(floor, a.dtype)
 
     def column(j, low):
         rest = a[:, j] - low @ low[j]  # low's columns >= j are still zero
-        new = rest / jnp.sqrt(rest[j])
+        pivot = jnp.where(jnp.abs(rest[j]) <= floor, floor, rest[j])
+        root = jnp.sqrt(pivot)
+        new = jnp.where(index == j, root, rest / root)
         return low.at[:, j].set(jnp.where(index >= j, new, 0.0))
 
     low = jax.lax.fori_loop(0, n, column, jnp.zeros_like(a))

@@ -5,6 +5,7 @@ that every setting of a fit or a sweep shares."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from jax.core import Tracer
 from .._hp import is_hyperparams
 from .contract import steps_of
 from .data import Dataset, as_dataset
-from .losses import Metric, check_targets, get_metric
+from .losses import Metric, as_class_labels, check_targets, get_metric
 from .minibatch import epoch_batches
 from .models import Model
 from .optim import make_optimizer
@@ -33,6 +34,7 @@ __all__ = [
     "check_key",
     "check_model",
     "default_eval_every",
+    "output_width",
     "step_spec",
     "validate_inputs",
 ]
@@ -134,6 +136,7 @@ class Inputs:
         ``fold_train`` holds the cross-validation folds' training masks ``(F, n)``, if any.
         """
         steps = steps_of(hp)  # checks the fields a run reads (see RunFields)
+        self.check_outputs(hp)
         every = self.eval_every
         if every is None and self.valid is not None:
             every = default_eval_every(steps, hp, self.train, self.valid)
@@ -148,11 +151,53 @@ class Inputs:
         unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
         return RunSpec(self.spec, self.metrics, every, batches, unit)
 
+    def check_outputs(self, hp: Any) -> None:
+        """Checks the targets against the model's output width under ``hp``, from shapes.
+
+        A mismatch does not fail to compile: out-of-range labels make the loss NaN, and every
+        setting would "diverge". The width may depend on static fields, so a sweep checks
+        each static group.
+        """
+        k = output_width(self.spec.model, hp, self.train.x)
+        if k is None:
+            return
+        sets = [("data", self.train)]
+        if self.valid is not None and self.valid is not self.train:
+            sets.append(("val", self.valid))
+        for arg, data in sets:
+            for m in dict.fromkeys((self.spec.loss, *self.metrics)):
+                check_targets(m, data.y, arg=f"{arg} y", n_outputs=k, model=self.spec.model.name)
+
 
 def _all_ones(data: Dataset | None) -> bool:
     if data is None or isinstance(data.weight, Tracer):
         return False
     return bool(np.all(np.asarray(data.weight) == 1))
+
+
+def output_width(model: Model, hp: Any, x: Any) -> int | None:
+    """The width ``k`` of ``model``'s predictions ``(n, k)`` on ``x`` under ``hp``.
+
+    Computed with ``jax.eval_shape`` (nothing runs on the device) and cached on the model,
+    the shapes and the static fields. ``None`` when the prediction is not ``(n,)`` or
+    ``(n, k)``; a prediction ``(n,)`` counts as one output.
+    """
+    leaves, treedef = jax.tree.flatten(hp)
+    avals = tuple((tuple(jnp.shape(v)), jnp.result_type(v)) for v in leaves)
+    return _output_width(model, treedef, avals, (tuple(x.shape), jnp.result_type(x)))
+
+
+@functools.lru_cache(maxsize=256)
+def _output_width(model: Model, treedef: Any, avals: tuple, x_aval: tuple) -> int | None:
+    def predict(key: jax.Array, x: jax.Array, hp: Any) -> Any:
+        return model.apply(model.init(key, x, hp), x, hp)
+
+    hp = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(*a) for a in avals])
+    pred = jax.eval_shape(predict, jax.random.key(0), jax.ShapeDtypeStruct(*x_aval), hp)
+    shape = getattr(pred, "shape", None)
+    if shape is None or len(shape) not in (1, 2):
+        return None
+    return shape[1] if len(shape) == 2 else 1
 
 
 def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:
@@ -173,7 +218,11 @@ def check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eva
     spec = step_spec(model, loss, optimizer, explode_factor)
     train = validate_inputs(spec, data, "data")
     valid = validate_inputs(spec, val, "val") if val is not None else None
-    if isinstance(metrics, str | Metric) or not isinstance(metrics, Sequence):
+    if isinstance(metrics, str | Metric) or (
+        callable(metrics) and not isinstance(metrics, Sequence)
+    ):
+        metrics = (metrics,)  # one metric where a list is expected
+    if not isinstance(metrics, Sequence):
         raise TypeError(f"metrics must be a list of metric names or Metrics; got {metrics!r:.80}.")
     metric_objs = tuple(get_metric(m) for m in metrics)
     for m in metric_objs:
@@ -189,5 +238,7 @@ def check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eva
 def validate_inputs(spec: StepSpec, data: Any, arg: str) -> Dataset:
     """Host-side checks of a data set against the loss's target kind."""
     ds = as_dataset(data, arg=arg)
+    if spec.loss.target == "class":  # 0., 1., 2. from a CSV file: whole numbers, converted
+        ds = ds._replace(y=as_class_labels(ds.y))
     check_targets(spec.loss, ds.y, arg=f"{arg} y")
     return ds

@@ -61,11 +61,14 @@ class Hyperparams:
     - ``degree``: degree of :func:`jaxfit.polynomial`.
     - ``l2_scaling``: ``"mean"`` (default): the objective is ``mean loss + 0.5 * l2 *
       sum(W**2)``, the deep-learning convention. ``"sum"``: the penalty is divided by
-      the training set's size (its total sample weight, per fold under
-      cross-validation), ``mean loss + 0.5 * l2 * sum(W**2) / n``, which is
+      the training set's size ``n`` (its total sample weight, per fold under
+      cross-validation) and by the number of outputs ``m`` (``y``'s trailing size: 1
+      for ``y`` of shape ``(n,)``, ``m`` for ``(n, m)``; the built-in losses average
+      over outputs), ``mean loss + 0.5 * l2 * sum(W**2) / (n * m)``, which is
       scikit-learn's convention up to the constant: ``Ridge(alpha)`` is ``l2 = 2 *
-      alpha`` with ``"mse"``, and ``LogisticRegression(C)`` is ``l2 = 1 / C`` with a
-      cross-entropy loss, whatever the fold sizes.
+      alpha`` with ``"mse"`` for any number of outputs, and ``LogisticRegression(C)``
+      is ``l2 = 1 / C`` with a cross-entropy loss (integer labels: ``m = 1``), whatever
+      the fold sizes.
 
     Examples:
       >>> import jaxfit

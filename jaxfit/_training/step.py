@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -104,7 +105,10 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
     tx = spec.optimizer(hp)
     l2 = getattr(hp, "l2", None)
     if l2 is not None and getattr(hp, "l2_scaling", "mean") == "sum":
-        l2 = l2 / (jnp.sum(batch.weight) if n_train is None else n_train)
+        # scikit-learn sums the loss over outputs where the built-in losses average: a
+        # y of shape (n, m) divides by m too, so l2 = 2 * alpha is Ridge(alpha) for any m.
+        n_outputs = math.prod(batch.y.shape[1:])
+        l2 = l2 / ((jnp.sum(batch.weight) if n_train is None else n_train) * n_outputs)
 
     def objective(params):
         loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight)
