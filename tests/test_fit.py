@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -387,3 +388,23 @@ def test_unit_weights_become_constants_with_the_same_numbers():
     ones = jaxfit.fit(jaxfit.linear(), "mse", (x, y, np.ones(40, np.float32) * 2), hp, key=key)
     none = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=key)
     np.testing.assert_allclose(ones.train_loss, none.train_loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "update, cause",
+    [(optax.scale(-1e38), "inf"), (optax.scale(jnp.nan), "nan")],
+    ids=["update-overflows", "update-is-nan"],
+)
+def test_a_bad_update_from_a_finite_gradient_freezes_the_last_finite_parameters(update, cause):
+    """The guard checks what a step produces, not only its loss and gradient: a frozen setting
+    keeps finite parameters (here the initial ones), never the NaN/inf its update made."""
+    x = jnp.linspace(-1, 1, 16)
+    hp = jaxfit.Hyperparams(steps=5)
+    key = jax.random.key(0)
+    y = 1e3 * (2 * x + 1)  # gradients ~1e3: a 1e38 step overflows float32
+    r = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=key, optimizer=lambda h: update)
+    assert bool(r.diverged) and r.cause_name == cause and int(r.diverged_step) == 0
+    init = jaxfit.init_state(jaxfit.linear(), hp, x, key=jax.random.split(key)[0]).params
+    for got, want in zip(jax.tree.leaves(r.params), jax.tree.leaves(init), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.isnan(r.train_loss[1:]).all() and np.isfinite(r.train_loss[0])

@@ -172,9 +172,9 @@ class JaxfitEstimator(BaseEstimator):
                 f"{args.hp.steps} (cause: {result.cause_name}); it keeps the parameters from "
                 "before that step. "
                 + (
-                    "At step 0 no update has been made: check X and y for NaN, infinite or "
-                    "extreme values."
-                    if int(result.diverged_step) == 0
+                    "The loss is not finite at the initial parameters, before any update: "
+                    "check X and y for NaN, infinite or extreme values."
+                    if int(result.diverged_step) == 0 and not np.isfinite(result.train_loss[0])
                     else f"optimizer={args.hp.optimizer!r} has no learning rate: raise l2 and "
                     "standardise X (e.g. StandardScaler in a Pipeline)."
                     if args.hp.optimizer in ("lbfgs", "newton")

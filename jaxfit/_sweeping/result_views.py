@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 # The optimizers that choose their own step sizes: "lower the learning rate" means nothing.
 _NO_LEARNING_RATE = ("lbfgs", "newton")
 _AT_START = (
-    "a divergence at step 0 comes before any update, so no optimizer setting causes it: the "
-    "loss or its gradient is not finite at the initial parameters; check the data for "
+    "a divergence at step 0 with a non-finite loss at the initial parameters comes before "
+    "any update, so no optimizer setting causes it; check the data for "
     "extreme values (a loss that overflows) and labels outside the model's classes, then "
     "the model, its initialisation and the loss"
 )
@@ -106,14 +106,18 @@ def no_ranking_text(r: SweepResult, metric: str) -> str:
 def divergence_advice(r: SweepResult) -> str:
     """What to try about the diverged settings, from when they diverged and their optimizer.
 
-    A setting whose earliest divergence is at step 0 failed before any update (the data,
-    the model or the loss); the others failed while training, which for a first-order
-    optimizer points at its learning rate, and for ``"lbfgs"`` or ``"newton"`` (no
-    learning rate) at the problem: no penalty, unscaled inputs, a non-convex model.
+    A setting that diverged at step 0 with a non-finite loss at its initial parameters
+    failed before any update (the data, the model or the loss); the others failed in an
+    update (a first one included), which for a first-order optimizer points at its
+    learning rate, and for ``"lbfgs"`` or ``"newton"`` (no learning rate) at the problem:
+    no penalty, unscaled inputs, a non-convex model.
     """
     diverged = r.diverged.any(axis=1)
-    step = np.where(r.diverged, r.diverged_step, np.iinfo(np.int64).max).min(axis=1)
-    at_start = diverged & (step == 0)
+    first = (
+        r.train_curves[..., 0] if r.train_curves.shape[-1] else np.full(r.diverged.shape, np.nan)
+    )
+    before_update = r.diverged & (r.diverged_step == 0) & ~np.isfinite(first)
+    at_start = before_update.any(axis=1)
     later = np.flatnonzero(diverged & ~at_start)
     optimizers = {r.hyperparams[i].get("optimizer") for i in later}
     own = sorted(o for o in optimizers if o in _NO_LEARNING_RATE)

@@ -125,9 +125,18 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
 
+    # The step's inputs (loss, gradient) and its outputs: an update can overflow or turn NaN
+    # from finite gradients (a huge step, a singular solve), and a frozen setting must keep
+    # its last finite state. The optimizer state is checked for NaN only: some hold an
+    # infinite value by design (a line search's initial best value).
     grad_leaves = jax.tree.leaves(grads)
-    any_nan = jnp.isnan(total) | _any(jnp.isnan, grad_leaves)
-    any_inf = jnp.isinf(total) | _any(jnp.isinf, grad_leaves)
+    new_params = [a for a in jax.tree.leaves(params) if jnp.issubdtype(a.dtype, jnp.inexact)]
+    new_opt = [a for a in jax.tree.leaves(opt_state) if jnp.issubdtype(a.dtype, jnp.inexact)]
+    any_nan = (
+        jnp.isnan(total) | _any(jnp.isnan, grad_leaves) | _any(jnp.isnan, new_params)
+        | _any(jnp.isnan, new_opt)
+    )  # fmt: skip
+    any_inf = jnp.isinf(total) | _any(jnp.isinf, grad_leaves) | _any(jnp.isinf, new_params)
     threshold = state.threshold
     if spec.explode_factor is not None:
         floor = jnp.asarray(1e-6, total.dtype)
