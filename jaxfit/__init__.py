@@ -95,7 +95,7 @@ from ._training.step import (
     init_state as init_state,
     make_step as make_step,
 )
-from ._version import __version__ as __version__
+from ._version import VERSION as __version__
 
 if TYPE_CHECKING:  # imported lazily at run time: see __getattr__
     from ._cli.bench import run_bench as run_bench

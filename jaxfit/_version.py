@@ -1,10 +1,11 @@
-"""The installed jaxfit's version, in its own module so that nothing imports the package face."""
+"""The installed jaxfit's version, in its own module so that nothing imports the package face
+(which exposes it as ``jaxfit.__version__``)."""
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
 try:
-    __version__ = _version("jaxfit")
+    VERSION = _version("jaxfit")
 except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+    VERSION = "0.0.0"
 
-__all__ = ["__version__"]
+__all__ = ["VERSION"]

@@ -48,7 +48,7 @@ PEAK_MATMUL_N_ACCELERATOR = 8192
 
 def machine_info() -> dict[str, Any]:
     """The ``machine`` object of BENCHMARKS.md, plus the CPU model and Python version."""
-    from .._version import __version__
+    from .._version import VERSION
 
     device = jax.devices()[0]
     return {
@@ -57,7 +57,7 @@ def machine_info() -> dict[str, Any]:
         "device_count": jax.device_count(),
         "cpu_count": os.cpu_count(),
         "jax": jax.__version__,
-        "jaxfit": __version__,
+        "jaxfit": VERSION,
         "date": datetime.date.today().isoformat(),
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),

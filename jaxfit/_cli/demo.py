@@ -12,7 +12,7 @@ from .._cv import StratifiedKFold
 from .._hp import grid, to_dict
 from .._sweeping import sweep
 from .._training import CAUSES, Hyperparams, fit, linear, mlp
-from .._version import __version__
+from .._version import VERSION
 
 __all__ = ["demo_command", "register", "spirals"]
 
@@ -73,7 +73,7 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
     x = np.asarray(jax.random.uniform(k_data, (n,), minval=-1.0, maxval=1.0))
     y = 2.0 * x + 1.0 + 0.1 * np.asarray(jax.random.normal(k_noise, (n,)))
     say(
-        f"jaxfit {__version__} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, "
+        f"jaxfit {VERSION} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, "
         f"{n} points"
     )
     say()

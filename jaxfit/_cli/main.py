@@ -22,13 +22,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
       The process exit code.
     """
-    from .._version import __version__
+    from .._version import VERSION
 
     parser = argparse.ArgumentParser(
         prog="jaxfit",
         description="Fit models and sweep their hyperparameters in one compiled JAX program.",
     )
-    parser.add_argument("--version", action="version", version=f"jaxfit {__version__}")
+    parser.add_argument("--version", action="version", version=f"jaxfit {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:
         importlib.import_module(name).register(sub)

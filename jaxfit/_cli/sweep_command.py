@@ -22,7 +22,7 @@ import numpy as np
 from .._hp import static_key
 from .._sweeping import SweepDiverged, sweep, sweep_plan
 from .._training import METRICS, MODELS
-from .._version import __version__
+from .._version import VERSION
 from .config import CLASSIFIERS, ConfigError, SweepConfig, load_config
 from .datasources import Data, load_data, split_validation, standardize
 
@@ -313,7 +313,7 @@ def _claim(out_dir: pathlib.Path, config: SweepConfig, state: str, force: bool) 
     out_dir.mkdir(parents=True, exist_ok=True)
     if (out_dir / COPY).resolve() != own:
         _write(out_dir / COPY, config.text)
-    marker = {"digest": config.digest, "config": str(own), "jaxfit": __version__}
+    marker = {"digest": config.digest, "config": str(own), "jaxfit": VERSION}
     _write(out_dir / MARKER, json.dumps(marker, indent=2) + "\n")
 
 

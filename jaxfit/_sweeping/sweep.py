@@ -298,12 +298,12 @@ def _progress_bar(progress: bool | None, total: int, todo: int):
 
 
 def _fingerprint(inputs: SweepInputs, model: Model, checkpoint_key: str | None) -> dict[str, str]:
-    from .._version import __version__
+    from .._version import VERSION
 
     shared = inputs.shared
     arrays = [np.asarray(a) for a in jax.tree.leaves((shared.train, shared.valid, inputs.folds))]
     return fingerprint(
-        version=__version__,
+        version=VERSION,
         model=model,
         shapes=model_shapes(
             model,
