@@ -574,11 +574,12 @@ def vmap_reference(plan: Plan, x: np.ndarray, y: np.ndarray) -> Callable[..., An
         train_w[f, tr], test_w[f, te] = 1.0, 1.0
     grid = jaxfit_grid(plan)
     settings = list(itertools.product(grid["learning_rate"], grid["l2"]))
-    rows = [(lr, l2, s, f) for s, (lr, l2) in enumerate(settings) for f in range(len(folds))]
-    lr, l2, sid, fid = (np.asarray(c) for c in zip(*rows, strict=True))
+    # One seed: like jaxfit.sweep's paired keys, every setting's row trains with seed 0's key.
+    rows = [(lr, l2, 0, f) for lr, l2 in settings for f in range(len(folds))]
+    lr, l2, seed, fid = (np.asarray(c) for c in zip(*rows, strict=True))
     args = (
         jnp.asarray(lr, jnp.float32), jnp.asarray(l2, jnp.float32),
-        jnp.asarray(sid, jnp.int32), jnp.asarray(fid, jnp.int32),
+        jnp.asarray(seed, jnp.int32), jnp.asarray(fid, jnp.int32),
         jnp.asarray(x), jnp.asarray(y, jnp.int32), jnp.asarray(train_w), jnp.asarray(test_w),
     )  # fmt: skip
 
@@ -596,8 +597,8 @@ def vmap_reference(plan: Plan, x: np.ndarray, y: np.ndarray) -> Callable[..., An
             h = jax.nn.relu(h @ layer["w"] + layer["b"])
         return h @ params[-1]["w"] + params[-1]["b"]
 
-    def train(lr, l2, sid, fid, x, y, train_w, test_w):
-        init_key, shuffle_key = jax.random.split(jax.random.fold_in(jax.random.key(SEED), sid))
+    def train(lr, l2, seed, fid, x, y, train_w, test_w):
+        init_key, shuffle_key = jax.random.split(jax.random.fold_in(jax.random.key(SEED), seed))
         w_tr, w_te = train_w[fid], test_w[fid]
         n_active = jnp.sum(w_tr > 0)
         tx = optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8)

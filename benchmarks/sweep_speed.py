@@ -20,9 +20,9 @@ Workloads (kept stable across versions):
 
 The learning rates are N log-spaced values in a range small enough that none diverges
 (each row reports the number that did). Every system uses the same data, model, init
-(the same keys: row ``i`` uses ``fold_in(key, i)``, as ``jaxfit.sweep`` does), steps and
-optimizer; the final training losses of ``jaxfit`` and ``loop`` are checked against
-``vmap``'s (``same_result``).
+(the same keys: with one seed every row uses ``fold_in(key, 0)``, as ``jaxfit.sweep``
+does), steps and optimizer; the final training losses of ``jaxfit`` and ``loop`` are
+checked against ``vmap``'s (``same_result``).
 
 Run with ``python benchmarks/run.py sweep_speed [--quick]``. Quick mode runs ``linear``
 at N = 1, 64, 1024 and ``mlp-digits`` at N = 1, 64 with fewer repeats; full mode adds
@@ -218,9 +218,11 @@ WORKLOADS: dict[str, Callable[[], Workload]] = {
 
 
 def row_keys(n: int) -> jax.Array:
-    """The key of each row, as ``jaxfit.sweep`` derives it (``fold_in(key, i)``, 1 seed)."""
-    root = jax.random.key(ROOT_SEED)
-    return jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(n, dtype=jnp.int32))
+    """The key of each row, as ``jaxfit.sweep`` derives it: seed ``s`` of every setting
+    trains with ``fold_in(key, s)`` (paired keys), so with 1 seed every row has one key."""
+    key = jax.random.fold_in(jax.random.key(ROOT_SEED), 0)
+    data = jax.random.key_data(key)
+    return jax.random.wrap_key_data(jnp.broadcast_to(data, (n, *data.shape)))
 
 
 # ----------------------------------------------------------------------------- systems

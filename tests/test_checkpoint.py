@@ -80,8 +80,8 @@ def _clipped(clip):
          {"model": jaxfit.mlp(4), "loss": "softmax_cross_entropy", "data": (X, LABELS)},
          "model, parameter and output shapes"),
         ({"model": _scaled(1.0)}, {"model": _scaled(2.0)}, "model"),
-        ({"loss": lambda p, y, w: jaxfit.mse.fn(p, y, w)},
-         {"loss": lambda p, y, w: 2 * jaxfit.mse.fn(p, y, w)}, "loss and metrics"),
+        ({"loss": lambda p, y: jaxfit.mse.fn(p, y)},
+         {"loss": lambda p, y: 2 * jaxfit.mse.fn(p, y)}, "loss and metrics"),
         ({"optimizer": _clipped(1.0)}, {"optimizer": _clipped(2.0)}, "optimizer"),
     ],
 )  # fmt: skip

@@ -24,15 +24,28 @@ FAST = {"learning_rate": 0.1, "steps": 100}
 
 
 def _expected_failures(estimator):
-    del estimator  # the same two float32 effects for both estimators
+    """The checks that fail on every platform, declared strictly (listed with their reasons
+    in docs/cross_validation.md, "scikit-learn's estimator checks").
+
+    Measured with scikit-learn 1.9 for both configurations below: every other check
+    passes (two array-API checks skip without ``SCIPY_ARRAY_API``).
+    """
+    del estimator  # the same float32 effect for both estimators
     return {
         # Training is float32: a row of weight 2 and a repeated row are summed in another
-        # order, so outputs agree to ~1e-7 relative, while the check demands rtol=1e-7.
-        "check_sample_weight_equivalence_on_dense_data": "float32 rounding (~1e-7 relative)",
-        # XLA's float32 matmul kernels depend on the batch shape, so predicting a subset of
-        # rows can differ from predicting all of them by ~1e-7 (seen on CPU for some shapes).
-        "check_methods_subset_invariance": "float32 XLA kernels vary with batch shape (~1e-7)",
+        # order, so predictions differ by 2e-7 to 6e-7 relative (7 of 15 regressor
+        # outputs, 10 of 45 probabilities), while the check demands rtol=1e-7.
+        "check_sample_weight_equivalence_on_dense_data": "float32 training (~5e-7 relative)",
     }
+
+
+# Checks that may fail by float32 rounding on some platforms and pass on others: a
+# failure is an xfail, a pass a pass. XLA picks float32 matmul kernels by batch shape, so
+# predicting a subset of rows may differ from predicting all of them by ~1e-7 relative;
+# on the 2-core x86 CPU used for the tests (jax 0.10) the check passes.
+_PLATFORM_DEPENDENT = {
+    "check_methods_subset_invariance": "float32 XLA kernels vary with batch shape (~1e-7)",
+}
 
 
 @pytest.mark.slow  # ~45 s on 2 CPU cores: every check compiles its own training runs
@@ -42,10 +55,17 @@ def _expected_failures(estimator):
         jaxfit.JaxfitClassifier(steps=20, learning_rate=0.1),
     ],
     expected_failed_checks=_expected_failures,
-    xfail_strict=False,
+    xfail_strict=True,  # a declared check that passes is reported as a failure
 )
 def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)
+    reason = _PLATFORM_DEPENDENT.get(getattr(check, "func", check).__name__)
+    if reason is None:
+        check(estimator)
+        return
+    try:
+        check(estimator)
+    except AssertionError as e:
+        pytest.xfail(f"{reason}: {e}")
 
 
 @pytest.mark.parametrize("cls", [jaxfit.JaxfitRegressor, jaxfit.JaxfitClassifier])

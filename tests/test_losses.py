@@ -23,6 +23,7 @@ from jaxfit import (
     r2,
     softmax_cross_entropy,
 )
+from jaxfit._training.step import TRACES
 
 FAST = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -260,8 +261,8 @@ def test_metric_as_static_argument_does_not_retrace():
         traces.append(metric.name)
         return metric(pred, y)
 
-    def worst(pred, y, weight):
-        return jnp.max(jnp.abs(pred[:, 0] - y))
+    def worst(pred, y):
+        return jnp.abs(pred[:, 0] - y)
 
     pred, y = jnp.ones((3, 1)), jnp.zeros(3)
     for spec in ["mse", mse, "huber", worst, worst]:
@@ -291,10 +292,14 @@ def test_metric_fields():
         ({"fn": 3}, TypeError, "Metric.fn must be callable"),
         ({"target": "regression"}, ValueError, r"Metric.target='regression'; allowed"),
         ({"greater_is_better": 1}, TypeError, "greater_is_better=1; need a bool"),
+        ({"per_sample": 1}, TypeError, "per_sample=1; need a bool"),
+        ({"fn": lambda pred: pred}, TypeError, r"fn must take \(pred, y\) -> values"),
+        ({"fn": mse.fn, "per_sample": False}, TypeError, r"fn must take \(pred, y, weight\)"),
     ],
 )
 def test_metric_validation(kwargs, error, match):
     fields = {"name": "m", "fn": mse.fn, "target": None, "greater_is_better": False}
+    kwargs = {**kwargs}
     with pytest.raises(error, match=match):
         Metric(**{**fields, **kwargs})
 
@@ -318,13 +323,14 @@ def test_get_metric():
         assert get_metric(name).name == name
         assert get_metric(get_metric(name)) is get_metric(name)
 
-    def my_loss(pred, y, weight):
-        return jnp.sum(weight * jnp.abs(pred[:, 0] - y))
+    def my_loss(pred, y):
+        return jnp.abs(pred[:, 0] - y)
 
     wrapped = get_metric(my_loss)
     assert wrapped is get_metric(my_loss)
-    assert wrapped == Metric("my_loss", my_loss, None, False)
-    assert float(wrapped(jnp.ones((2, 1)), jnp.zeros(2))) == 2.0
+    assert wrapped == Metric("my_loss", my_loss, None, False, per_sample=True)
+    assert float(wrapped(jnp.array([[1.0], [3.0]]), jnp.zeros(2))) == 2.0
+    assert float(wrapped(jnp.array([[1.0], [3.0]]), jnp.zeros(2), jnp.array([0.0, 2.0]))) == 3.0
     assert get_metric(functools.partial(my_loss)).name == "partial"
 
 
@@ -338,7 +344,7 @@ def test_get_metric_errors():
     class Unhashable:
         __hash__ = None  # type: ignore[assignment]
 
-        def __call__(self, pred, y, weight):
+        def __call__(self, pred, y):
             return 0.0
 
     with pytest.raises(TypeError, match="a callable must be hashable"):
@@ -432,3 +438,103 @@ def test_as_class_labels_converts_only_whole_floats_exactly():
     assert y.dtype == jnp.int32 and y.tolist() == [0, 2, 1]
     for kept in (jnp.array([0.5, 1.0]), jnp.array([1, 2]), jnp.array([2.0**31])):
         assert as_class_labels(kept) is kept
+
+
+# --- custom losses: per-example values, weighted by jaxfit (issue 11, 3b) ----------------------
+
+_RNG = np.random.default_rng(11)
+_X = _RNG.normal(size=(40, 3)).astype(np.float32)
+_Y = (_X @ np.array([1.0, -2.0, 0.5]) + _RNG.normal(size=40)).astype(np.float32)
+_HP = __import__("jaxfit").Hyperparams(steps=30, learning_rate=0.1, batch_size=16)
+
+
+def _cv_sweep(loss, **kwargs):
+    import jaxfit
+
+    return jaxfit.sweep(
+        jaxfit.linear(), loss, (_X, _Y), _HP, [_HP], key=jax.random.key(0), cv=5, **kwargs
+    )
+
+
+def test_the_leaking_loss_is_refused_before_compiling():
+    import jaxfit
+
+    def leaking(pred, y, weight):  # ignores weight: trained on the held-out fold
+        return jnp.mean((pred - y) ** 2)
+
+    def scalar(pred, y):  # the same without the weight argument: still one number
+        return jnp.mean((pred[:, 0] - y) ** 2)
+
+    def broadcast(pred, y):  # pred (n, 1) - y (n,) is (n, n)
+        return (pred - y) ** 2
+
+    before = dict(TRACES)
+    with pytest.raises(TypeError, match=r"(?s)takes \(pred, y, weight\).*def my_loss\(pred, y\)"):
+        _cv_sweep(leaking)
+    with pytest.raises(
+        ValueError,
+        match=r"'scalar' must return one value per example, shape "
+        r"\(40,\).*returned a scalar.*held-out fold",
+    ):
+        _cv_sweep(scalar)
+    with (
+        jax.numpy_rank_promotion("allow"),  # as users have it; the suite raises on it
+        pytest.raises(
+            ValueError,
+            match=r"returned shape \(40, 40\): pred \(40, 1\) and y "
+            r"\(40,\) broadcast.*pred\[:, 0\] - y",
+        ),
+    ):
+        _cv_sweep(broadcast)
+    with pytest.raises(ValueError, match="'scalar' must return one value per example"):
+        jaxfit.fit(jaxfit.linear(), scalar, (_X, _Y), _HP, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="'scalar' must return one value per example"):
+        _cv_sweep("mse", metrics=[scalar])
+    assert dict(TRACES) == before  # nothing was traced, let alone compiled
+
+
+def test_a_per_example_loss_is_weighted_by_folds_and_padding_like_the_built_in():
+    # batch_size 16 of 32 training rows per fold, and 40 rows: folds and padding both apply.
+    def squared(pred, y):
+        return (pred[:, 0] - y) ** 2
+
+    mine, built_in = _cv_sweep(squared), _cv_sweep("mse")
+    for name in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(mine.metrics[name], built_in.metrics[name], rtol=1e-6)
+
+
+def test_a_non_decomposable_metric_must_ignore_weight_zero_examples():
+    import jaxfit
+
+    def unmasked_max(pred, y, weight):
+        return jnp.max(jnp.abs(pred[:, 0] - y))
+
+    def masked_max(pred, y, weight):
+        return jnp.max(jnp.where(weight > 0, jnp.abs(pred[:, 0] - y), 0.0))
+
+    bad = Metric("unmasked_max", unmasked_max, per_sample=False)
+    good = Metric("masked_max", masked_max, per_sample=False)
+    with pytest.raises(
+        ValueError,
+        match=r"'unmasked_max' \(per_sample=False\) changes when "
+        r"examples of weight 0 change",
+    ):
+        _cv_sweep("mse", metrics=[bad])
+    pred = jax.ShapeDtypeStruct((40, 1), jnp.float32)
+    jaxfit.check_metric_output(good, pred, _Y)
+    not_scalar = Metric("rows", lambda pred, y, weight: pred[:, 0] * weight, per_sample=False)
+    with pytest.raises(ValueError, match=r"must return a scalar; it returned \(40,\)"):
+        jaxfit.check_metric_output(not_scalar, pred, _Y)
+
+
+@FAST
+@given(seed=seeds, n=sizes, k=st.sampled_from([1, 3]))
+def test_a_per_example_metric_is_the_weighted_mean_of_its_values(seed, n, k):
+    rng = np.random.default_rng(seed)
+    pred, y = rng.normal(size=(n, k)), rng.normal(size=(n, k))
+    weight = rng.integers(0, 3, size=n).astype(float)
+    weight[0] = 1.0
+    metric = Metric("cube", lambda p, t: (p - t) ** 3)
+    expected = np.sum(weight * np.mean((pred - y) ** 3, axis=1)) / np.sum(weight)
+    got = float(metric(pred.astype(np.float32), y.astype(np.float32), weight))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

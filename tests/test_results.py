@@ -103,12 +103,12 @@ def test_ranking_follows_each_metrics_direction():
         r.ranking("val_r2")
 
 
-def test_a_setting_with_any_diverged_seed_is_skipped_but_still_averaged():
+def test_a_setting_with_any_diverged_seed_is_skipped_and_has_no_mean():
     f = fields()
     best = int(np.argmin(f["metrics"]["val_loss"].mean(axis=1)))
     r = SweepResult(**diverge(f, best, 2, "nan"))
     assert best not in r.ranking().tolist() and len(r.ranking()) == N - 1
-    assert np.isfinite(r.mean("val_loss")[best])  # the metric before divergence, shown
+    assert np.isnan(r.mean("val_loss")[best])  # a diverged seed scores NaN (tests/test_diverged.py)
     assert r.best()[0]["index"] != best
     nan_f = fields()
     nan_f["metrics"]["val_loss"][3, 0] = np.nan  # a non-finite score is skipped too
@@ -176,7 +176,8 @@ def test_to_records_one_plain_dict_per_run():
     assert rec["setting"] == 2 and rec["seed"] == 1
     assert rec["hidden"] == (8,) and isinstance(rec["hidden"], tuple)
     assert rec["learning_rate"] == 0.1 and rec["optimizer"] == "sgd"
-    assert rec["val_loss"] == float(r.metrics["val_loss"][2, 1])
+    assert np.isnan(rec["val_loss"]) and np.isnan(r.metrics["val_loss"][2, 1])  # diverged
+    assert recs[2 * S]["val_loss"] == float(r.metrics["val_loss"][2, 0])
     assert (rec["diverged"], rec["diverged_step"], rec["cause"]) == (True, 11, "explode")
     assert recs[0]["cause"] == "none" and recs[0]["diverged_step"] == -1
     assert all(type(v) in (int, float, str, bool, tuple) for rec in recs for v in rec.values())

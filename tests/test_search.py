@@ -304,8 +304,8 @@ def test_several_scorers_without_refit_have_no_best():
 
 
 def test_score_with_a_metric_callable_is_the_sweeps_metric():
-    def neg_abs_error(pred, y, weight):
-        return -(weight * abs(pred[:, 0] - y)).sum() / weight.sum()
+    def neg_abs_error(pred, y):  # per example: jaxfit weights it by the folds
+        return -abs(pred[:, 0] - y)
 
     s = jaxfit.GridSearchCV(EST, {"learning_rate": [0.2]}, cv=3, scoring=neg_abs_error).fit(X, Y)
     assert s.score(X, Y) == pytest.approx(-np.abs(s.predict(X) - Y).mean(), rel=1e-5)

@@ -15,9 +15,10 @@ l2 * ||w||^2 / n`` over the ``n`` training samples, with the bias unpenalised.
   ``mean logloss + 0.5 * l2_reg_strength * ||coef||^2``, coef without the intercept).
   Divided by ``C * n`` that is ``mean logloss + ||w||^2 / (2 * C * n)``: ``l2 = 1 / C``.
 
-float32 suffices: the largest relative difference is about 3e-6 in float32 against a
-tolerance of 1e-3 (float64, under ``jax.enable_x64(True)``, reaches about 3e-8); the
-float64 cases check that a whole sweep runs in float64.
+Each comparison asserts the agreement docs/cross_validation.md states for its model and
+precision ("Measured agreement with scikit-learn"), in ``RTOL``: the largest relative
+difference of one fold's score from scikit-learn's at its exact optimum. float64 runs
+under ``jax.enable_x64(True)``.
 """
 
 import time
@@ -45,7 +46,27 @@ from sklearn.model_selection import (  # noqa: E402
     cross_val_score,
 )
 
-RTOL = 1e-3
+# The stated agreement, per model and precision: about 5x the largest difference observed
+# (in brackets) over every setting, fold and solver, since float32 rounding moves with
+# the CPU and the batch shapes. Weak regularisation on nearly separable data (wine, C =
+# 100) is the float32 worst case: the objective is so flat along some directions that
+# float32 gradients fix the weights only to ~1e-3, and a fold's log-loss follows them.
+RTOL = {
+    ("ridge", np.float32): 2e-6,  # [4.5e-7] diabetes
+    ("ridge", np.float64): 1e-10,  # [3.6e-13]
+    ("logistic", np.float32): 2e-5,  # [4.0e-6] breast cancer, iris; C <= 100
+    ("logistic", np.float64): 2e-7,  # [2.9e-8]
+    ("wine newton", np.float32): 1e-3,  # [2.7e-4] wine, multinomial, C = 100
+    ("wine lbfgs", np.float32): 1e-2,  # [1.8e-3]
+    ("wine", np.float64): 2e-6,  # [3.7e-7] either solver
+}
+# The same for the mean score over the folds (what GridSearchCV ranks by).
+MEAN_RTOL = {
+    ("ridge", np.float32): 1e-6,  # [1.4e-7] linnerud's GridSearchCV
+    ("wine newton", np.float32): 2e-4,  # [3.4e-5]
+    ("wine lbfgs", np.float32): 1e-3,  # [1.7e-4]
+    ("wine", np.float64): 5e-7,  # [5.5e-8]
+}
 # Converged: the largest gradient entry, relative to the one at the zero start. Observed:
 # float32 ~1e-7 (ridge) and ~6e-7 (logistic), its rounding floor; float64 ~1e-12.
 GRADIENT_TOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -115,7 +136,7 @@ def test_ridge_cv_matches_sklearn(dtype, optimizer, steps):
     assert not result.diverged.any()
     assert gradient.max() < GRADIENT_TOL[dtype], gradient.max()
     scores = -result.cells("val_loss")[:, 0, :]  # neg_mean_squared_error per fold
-    np.testing.assert_allclose(scores, expected, rtol=RTOL)
+    np.testing.assert_allclose(scores, expected, rtol=RTOL["ridge", dtype])
     assert ALPHAS[np.argmax(scores.mean(axis=1))] == ALPHAS[np.argmax(expected.mean(axis=1))]
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
     print(f"ridge {optimizer} {np.dtype(dtype).name}: max rel diff "
@@ -164,7 +185,7 @@ def test_logistic_cv_matches_sklearn(dtype, optimizer, steps):
     assert gradient.max() < GRADIENT_TOL[dtype], gradient.max()
     np.testing.assert_array_equal(explicit.metrics["val_loss"], result.metrics["val_loss"])
     scores = -result.cells("val_loss")[:, 0, :]  # neg_log_loss per fold
-    np.testing.assert_allclose(scores, expected, rtol=RTOL)
+    np.testing.assert_allclose(scores, expected, rtol=RTOL["logistic", dtype])
     assert CS[np.argmax(scores.mean(axis=1))] == CS[np.argmax(expected.mean(axis=1))]
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
     print(f"logistic {optimizer} {np.dtype(dtype).name}: max rel diff "
@@ -194,9 +215,53 @@ def test_softmax_regression_cv_matches_multinomial_sklearn(optimizer, steps):
     )  # fmt: skip
     assert not result.diverged.any()
     scores = -result.cells("val_loss")[:, 0, :]
-    np.testing.assert_allclose(scores, expected, rtol=RTOL)
+    np.testing.assert_allclose(scores, expected, rtol=RTOL["logistic", np.float32])
     assert result.best(1)[0]["index"] == np.argmax(expected.mean(axis=1))
     print(f"softmax {optimizer} float32: max rel diff {np.max(np.abs(scores / expected - 1)):.2e}")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "optimizer", "steps"),
+    [
+        (np.float32, "newton", 20),
+        pytest.param(np.float32, "lbfgs", 500, marks=pytest.mark.slow),
+        pytest.param(np.float64, "newton", 20, marks=pytest.mark.slow),
+        pytest.param(np.float64, "lbfgs", 500, marks=pytest.mark.slow),
+    ],
+)
+# At C = 100 scikit-learn's newton-cholesky says its line search failed at iteration 13
+# and finishes with lbfgs: part of float64's ~1e-7 difference may be scikit-learn's.
+@pytest.mark.filterwarnings(
+    "ignore:Line search of Newton solver:sklearn.exceptions.ConvergenceWarning"
+)
+def test_weakly_regularised_wine_agrees_as_stated(dtype, optimizer, steps):
+    """Issue 11: at C = 100 on wine, float32 L-BFGS stalls ~2e-7 (relative, objective)
+    above the optimum and the mean CV log-loss is ~2e-4 off; Newton gets 5x closer (a
+    fold's log-loss is still float32's ~3e-4 worst case). float64 agrees to ~1e-7."""
+    x, y = load_wine(return_X_y=True)
+    x = _standardised(x)
+    cs = [1.0, 100.0]
+    theirs = GridSearchCV(
+        LogisticRegression(solver="newton-cholesky", max_iter=200, tol=1e-12),
+        {"C": cs}, cv=5, scoring="neg_log_loss",
+    ).fit(x, y).cv_results_  # fmt: skip
+    expected = np.array([theirs[f"split{f}_test_score"] for f in range(5)]).T
+    name = "wine" if dtype == np.float64 else f"wine {optimizer}"
+    with jax.enable_x64(dtype == np.float64):
+        base = jaxfit.Hyperparams(optimizer=optimizer, steps=steps, l2_scaling="sum")
+        result = jaxfit.sweep(
+            jaxfit.softmax_regression(3), "softmax_cross_entropy", (x.astype(dtype), y),
+            base, jaxfit.grid(l2=[1 / c for c in cs]), cv=5, key=KEY, progress=False,
+        )  # fmt: skip
+    assert not result.diverged.any()
+    scores = -result.cells("val_loss")[:, 0, :]
+    np.testing.assert_allclose(scores, expected, rtol=RTOL[name, dtype])
+    mean = scores.mean(axis=1)
+    np.testing.assert_allclose(mean, theirs["mean_test_score"], rtol=MEAN_RTOL[name, dtype])
+    assert result.best(1)[0]["index"] == np.argmax(theirs["mean_test_score"])
+    print(f"wine {optimizer} {np.dtype(dtype).name}: max rel diff per fold "
+          f"{np.max(np.abs(scores / expected - 1)):.2e}, of the mean "
+          f"{np.max(np.abs(mean / theirs['mean_test_score'] - 1)):.2e}")  # fmt: skip
 
 
 def _sklearn_logistic(c: float, n_classes: int) -> LogisticRegression:
@@ -278,7 +343,31 @@ def test_multi_output_ridge_grid_search_chooses_sklearns_alpha():
         {"l2": list(2 * LINNERUD_ALPHAS)}, cv=KFold(5), scoring="neg_mean_squared_error",
     ).fit(x.astype(np.float32), y.astype(np.float32))  # fmt: skip
     np.testing.assert_allclose(
-        ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], rtol=RTOL
+        ours.cv_results_["mean_test_score"],
+        theirs.cv_results_["mean_test_score"],
+        rtol=MEAN_RTOL["ridge", np.float32],
     )
     assert ours.best_index_ == theirs.best_index_
     np.testing.assert_allclose(ours.best_params_["l2"], 2 * theirs.best_params_["alpha"])
+
+
+def _short(v: float) -> str:
+    return f"{v:.0e}".replace("e-0", "e-")
+
+
+def test_the_readme_states_the_tolerances_these_tests_hold():
+    """The README's agreement claim is the one tested here, per model and precision."""
+    import pathlib
+
+    readme = pathlib.Path(__file__).parents[1] / "README.md"
+    text = " ".join(readme.read_text().split())
+    f32, f64 = np.float32, np.float64
+    worst64 = max(v for (_, dtype), v in RTOL.items() if dtype is f64)
+    for claim in [
+        f"in float32 within {_short(RTOL['ridge', f32])} (ridge) to "
+        f"{_short(RTOL['logistic', f32])} (logistic regression)",
+        f"{_short(RTOL['wine newton', f32])} with Newton, {_short(RTOL['wine lbfgs', f32])} "
+        "with L-BFGS",
+        f"in float64 within {_short(worst64)}",
+    ]:
+        assert claim in text, claim

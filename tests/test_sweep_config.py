@@ -49,8 +49,9 @@ def test_example_configs_parse(path):
 def test_defaults_and_digest():
     config = parse_config(HEAD, file="c.toml", base_dir="/tmp")
     assert config.hyperparams == jaxfit.Hyperparams() and config.space is None
-    assert config.options == {"seeds": 1, "memory_budget": None, "chunk_size": None,
-                              "eval_every": None, "explode_factor": 1e4}  # fmt: skip
+    assert config.options == {"seeds": 1, "keys": "paired", "memory_budget": None,
+                              "chunk_size": None, "eval_every": None,
+                              "explode_factor": 1e4}  # fmt: skip
     assert (config.loss, config.metric, config.metrics, config.root_seed) == (None, "loss", (), 0)
     assert config.out_dir == pathlib.Path("/tmp/runs/c") and config.figures and config.top == 10
     # The digest ignores comments and [output], and sees every other change.

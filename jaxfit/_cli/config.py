@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._hp import Space, grid, numeric_fields, space_from_dict, static_fields, zipped
+from .._sweeping import KEY_MODES
 from .._training import METRICS, MODELS, Hyperparams
 from .datasources import DataSpec, check_groups, parse_cv, parse_data, parse_validation
 from .schema import (
@@ -41,8 +42,8 @@ __all__ = ["ConfigError", "SweepConfig", "load_config", "parse_config"]
 
 SECTIONS = ["model", "data", "hyperparams", "space", "cv", "validation", "sweep", "output"]
 LOSSES = ("mse", "mae", "huber", "binary_cross_entropy", "softmax_cross_entropy")
-_SWEEP_KEYS = ("seeds", "root_seed", "loss", "metric", "metrics", "memory_budget", "chunk_size",
-               "eval_every", "explode_factor")  # fmt: skip
+_SWEEP_KEYS = ("seeds", "root_seed", "keys", "loss", "metric", "metrics", "memory_budget",
+               "chunk_size", "eval_every", "explode_factor")  # fmt: skip
 _OUTPUT_KEYS = ("dir", "figures", "save_params", "top")
 CLASSIFIERS = {"logistic": "binary_cross_entropy", "softmax_regression": "softmax_cross_entropy"}
 _SPACE_KINDS = ["grid", "zip", "random", "product", "concat"]
@@ -197,6 +198,7 @@ def _sweep(s: Section, validated: bool) -> dict[str, Any]:
             raise s.error(key, "needs validation data: add a [cv] or [validation] section.")
     options = {  # keyword arguments of jaxfit.sweep
         "seeds": s.get("seeds", integer(1), 1),
+        "keys": s.get("keys", string(KEY_MODES), "paired"),
         "memory_budget": s.get("memory_budget", memory, None),
         "chunk_size": s.get("chunk_size", integer(1), None),
         "eval_every": s.get("eval_every", integer(1), None),

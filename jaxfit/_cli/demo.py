@@ -72,10 +72,7 @@ def demo_command(*, seed: int = 0, figures: str | None = DEFAULT_OUT, out: TextI
     n = 200
     x = np.asarray(jax.random.uniform(k_data, (n,), minval=-1.0, maxval=1.0))
     y = 2.0 * x + 1.0 + 0.1 * np.asarray(jax.random.normal(k_noise, (n,)))
-    say(
-        f"jaxfit {VERSION} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, "
-        f"{n} points"
-    )
+    say(f"jaxfit {VERSION} on {jax.devices()[0].platform} — data: y = 2·x + 1 + noise, {n} points")
     say()
     say("1. Parameters are learned; hyperparameters are chosen before training.")
     hp = Hyperparams(optimizer="sgd", learning_rate=0.1, steps=500)

@@ -60,8 +60,8 @@ def get_scorers(
       scoring: ``None`` (R² for a regressor, accuracy for a classifier, as scikit-learn's
         ``estimator.score``), a scoring name, a :class:`jaxfit.Metric` (a loss such as
         ``jaxfit.mse`` scores negated, as ``"neg_mse"``, so that greater is better), a
-        plain callable ``(pred, y, weight) -> score`` whose greater values are better, or a
-        list / dict of those.
+        plain callable ``(pred, y) -> scores`` (one per example; jaxfit takes their weighted
+        mean) whose greater values are better, or a list / dict of those.
       classifier: whether the estimator is a classifier.
 
     Returns:
@@ -81,8 +81,8 @@ def get_scorers(
         items = [(None, s) for s in scoring]
     else:
         raise TypeError(
-            "scoring must be None, a scoring name, a callable (pred, y, weight) -> score, or a "
-            f"non-empty list or dict of those; got {scoring!r:.80}."
+            "scoring must be None, a scoring name, a callable (pred, y) -> scores per example, "
+            f"or a non-empty list or dict of those; got {scoring!r:.80}."
         )
     out: dict[str, Scorer] = {}
     for key, spec in items:
@@ -107,7 +107,7 @@ def _one(spec: Any, classifier: bool) -> Scorer:
             raise TypeError(
                 "scikit-learn scorer objects (estimator, X, y) -> score are not supported: jaxfit "
                 "scores inside the compiled program. Pass a scoring name or a callable "
-                "(pred, y, weight) -> score whose greater values are better."
+                "(pred, y) -> scores per example, whose greater values are better."
             )
         if isinstance(spec, Metric):  # it knows its direction: a loss scores negated
             sign = 1.0 if spec.greater_is_better else -1.0

@@ -448,7 +448,7 @@ class GridSearchCV(_BaseSearch):
     Keyword Args:
       scoring (str | Callable | list | dict | None): a scoring name
         (``"neg_mean_squared_error"``, ``"r2"``, ``"accuracy"``, ``"neg_log_loss"``, ...), a
-        callable ``(pred, y, weight) -> score``, or a list or dict of them; default R² or
+        callable ``(pred, y) -> scores`` (one per example), or a list or dict of them; default R² or
         accuracy.
       cv (Any): an int, a jaxfit or scikit-learn splitter, or explicit ``(train, test)``
         pairs.

@@ -5,6 +5,7 @@ Depends on ``_hp``, ``_training`` and ``_cv``. What the other wings may use is n
 """
 
 from .devices import use_cpu_devices
+from .keys import KEY_MODES
 from .plan import PlanGroup, SweepPlan, sweep_plan
 from .program import cached_programs, memory_bytes
 from .result import GroupInfo, SweepDiverged, SweepResult
@@ -13,6 +14,7 @@ from .sweep import sweep
 
 __all__ = [
     "GroupInfo",
+    "KEY_MODES",
     "PlanGroup",
     "SweepDiverged",
     "SweepPlan",

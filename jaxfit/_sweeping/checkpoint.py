@@ -1,10 +1,11 @@
 """Resumable sweeps: a fingerprinted directory of checksummed, atomically written chunks.
 
 A checkpoint must never hand one sweep's numbers to another, so its fingerprint covers what
-decides them: the data, the settings, the key, the shapes of the parameters and outputs,
-and the *code and captured values* of every user callable (model, loss, metrics, optimizer
-factory), not just their names. Each chunk carries the sweep's fingerprint, its row ids and
-a checksum of its arrays; a damaged or foreign chunk is trained again, with a warning.
+decides them: the data, the settings, the key and the rule that derives each row's key
+from it, the shapes of the parameters and outputs, and the *code and captured values* of
+every user callable (model, loss, metrics, optimizer factory), not just their names. Each
+chunk carries the sweep's fingerprint, its row ids and a checksum of its arrays; a damaged
+or foreign chunk is trained again, with a warning.
 
 One process writes a directory at a time: it holds an advisory lock (``fcntl.flock`` on
 ``.lock``, which also names its pid) for as long as the sweep runs; a second process that
@@ -240,6 +241,7 @@ def fingerprint(
     options: Mapping[str, Any],
     settings: list[dict[str, Any]],
     seeds: int,
+    keys: str,
     root: np.ndarray,
     arrays: list[np.ndarray],
     keep_params: bool,
@@ -249,7 +251,9 @@ def fingerprint(
     whether its chunks hold the trained parameters: a chunk without them cannot serve a
     sweep that keeps them).
 
-    ``shapes`` describes the parameters and outputs of every static group. A callable that
+    ``shapes`` describes the parameters and outputs of every static group; ``keys`` names
+    the rule that derives each row's key (its mode and scheme version), so rows keyed by
+    another rule are never resumed. A callable that
     cannot be fingerprinted is refused with a ValueError, unless ``checkpoint_key`` stands
     in for it.
     """
@@ -276,6 +280,7 @@ def fingerprint(
         "options": _digest(dict(options)),
         "space": _digest(settings, seeds),
         "key": _digest(root),
+        "key rule": keys,
         "data": _digest(*arrays),
         "keep_params": str(bool(keep_params)),
         "checkpoint_key": _digest(checkpoint_key),

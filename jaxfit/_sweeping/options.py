@@ -26,6 +26,7 @@ from .._training import (
     check_key,
     check_run_fields,
 )
+from .keys import check_keys
 from .program import Program, default_memory_budget, get_program, make_mesh
 from .settings import Settings, settings_of
 
@@ -54,8 +55,10 @@ class SweepOptions:
     keep_params: bool = True
     cv: Any = None
     cv_groups: Any = None
+    keys: str = "paired"
 
     def __post_init__(self) -> None:
+        check_keys(self.keys)
         if not isinstance(self.keep_params, bool):
             raise TypeError(f"keep_params must be True or False; got {self.keep_params!r}.")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:

@@ -158,6 +158,7 @@ def sweep_plan(
     cv: Any = None,
     groups: Any = None,
     keep_params: bool = True,
+    keys: str = "paired",
 ) -> SweepPlan:
     """Plans a :func:`jaxfit.sweep` without training: groups, chunks, memory and FLOPs.
 
@@ -186,6 +187,8 @@ def sweep_plan(
       cv: as for :func:`jaxfit.sweep`.
       groups: as for :func:`jaxfit.sweep`.
       keep_params: as for :func:`jaxfit.sweep` (without them, a chunk brings back less).
+      keys: as for :func:`jaxfit.sweep` (checked; it does not change the plan: both key
+        modes run the same program).
 
     Returns:
       A :class:`jaxfit.SweepPlan`; ``print`` it for a table.
@@ -208,7 +211,7 @@ def sweep_plan(
     options = SweepOptions(
         seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
         explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
-        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups,
+        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups, keys=keys,
     )  # fmt: skip
     inputs = check_sweep_inputs(
         model, loss, data, base, space, jax.random.key(0) if key is None else key, options

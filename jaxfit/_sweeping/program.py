@@ -16,6 +16,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from .._training import TRACES, Dataset, FitResult, RunSpec, run_fit
+from .keys import row_keys
 
 __all__ = ["Program", "ProgramChoice", "choose_program", "default_memory_budget", "make_mesh"]
 
@@ -86,9 +87,11 @@ def _device_budget(device: Any) -> int:
 
 
 def _rows_function(spec: RunSpec, mesh: Mesh, keep_params: bool = True):
-    """``(hps, ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
+    """``(hps, key_ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
-    Row ``r`` trains with key ``fold_in(root, ids[r])``. With cross-validation, ``folds``
+    Row ``r`` trains with the key :func:`row_keys` derives from ``root`` and its
+    ``key_ids[r]`` (its seed, and a salt in ``per_setting`` mode), whatever the grid: the
+    same program serves both key modes. With cross-validation, ``folds``
     holds ``(train_weights, test_weights)`` of shape ``(F, n)`` and row ``r`` trains on
     fold ``fold_ids[r]``: the fold's masks multiply the data's sample weights, and the
     test fold is the validation set. Each device trains its own slice of rows. The
@@ -96,10 +99,9 @@ def _rows_function(spec: RunSpec, mesh: Mesh, keep_params: bool = True):
     ``params`` unless ``keep_params``: nothing is sent back that would be dropped.
     """
 
-    def rows(hps, ids, fold_ids, root, train, valid, folds):
+    def rows(hps, key_ids, fold_ids, root, train, valid, folds):
         TRACES["sweep"] += 1
-        root_key = jax.random.wrap_key_data(root)
-        keys = jax.vmap(lambda i: jax.random.fold_in(root_key, i))(ids)
+        keys = row_keys(jax.random.wrap_key_data(root), key_ids)
 
         def one(h, k, f):
             if folds is None:
@@ -156,7 +158,8 @@ def get_program(
         treedef,
         [jax.ShapeDtypeStruct((width,), d, sharding=row_sharding) for d in leaf_dtypes],
     )
-    ids = jax.ShapeDtypeStruct((width,), jnp.int32, sharding=row_sharding)
+    key_ids = jax.ShapeDtypeStruct((width, 2), jnp.int32, sharding=row_sharding)
+    fold_ids = jax.ShapeDtypeStruct((width,), jnp.int32, sharding=row_sharding)
     root_s = jax.ShapeDtypeStruct(root.shape, root.dtype, sharding=replicated)
     data = jax.tree.map(
         lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=replicated),
@@ -164,7 +167,7 @@ def get_program(
     )
     t0 = time.perf_counter()
     fn = jax.jit(_rows_function(spec, mesh, keep_params))
-    executable = fn.lower(hps, ids, ids, root_s, *data).compile()
+    executable = fn.lower(hps, key_ids, fold_ids, root_s, *data).compile()
     compile_s = time.perf_counter() - t0
     program = Program(executable, width, memory_bytes(executable), compile_s)
     _CACHE[key] = program

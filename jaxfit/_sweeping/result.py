@@ -95,9 +95,12 @@ class SweepResult:
     """The result of a sweep: ``N`` hyperparameter settings, each trained with ``S`` seeds.
 
     Everything is host numpy, indexed ``[setting, seed]``. A seed *diverged* when its loss
-    or a gradient became non-finite or exploded; its final metrics are those of the last
-    parameters before that step. Ranking (:meth:`ranking`, :meth:`best`) skips every setting
-    with *any* diverged seed, so a lucky seed cannot make an unstable setting "best".
+    or a gradient became non-finite or exploded; its ``metrics`` are NaN, as scikit-learn's
+    ``error_score=np.nan`` reports a failed fit, so every view (:meth:`cells`, :meth:`mean`,
+    :meth:`to_records`, ...) shows NaN for it. The metrics of its last parameters before
+    that step stay in ``last_good_metrics``. Ranking (:meth:`ranking`, :meth:`best`) skips
+    every setting with *any* diverged seed, so a lucky seed cannot make an unstable setting
+    "best".
 
     :func:`jaxfit.sweep` returns one and :meth:`load` reads a saved one; building one by
     hand, as below, is for results that come from elsewhere.
@@ -110,7 +113,12 @@ class SweepResult:
         second axis of every per-run array has ``S * F`` cells, seed-major: cell
         ``s * F + f`` is seed ``s``, fold ``f``; means and standard deviations run over all
         cells, and "seed" elsewhere in this class means such a cell.
-      metrics: name -> ``(N, S)`` float final metrics (``"train_loss"``, ``"val_loss"``, ...).
+      metrics: name -> ``(N, S)`` float final metrics (``"train_loss"``, ``"val_loss"``, ...),
+        NaN for every diverged seed (the constructor writes NaN there).
+      last_good_metrics: name -> ``(N, S)``, the same metrics at the parameters each seed
+        ended with: for a diverged seed those of its last parameters before the failing
+        step (not a score of the setting), elsewhere equal to ``metrics``. Empty when
+        constructing (the default) takes the ``metrics`` passed, before their masking.
       greater_is_better: name -> direction, for every metric.
       diverged: ``(N, S)`` bool.
       diverged_step: ``(N, S)`` int, the step of divergence or -1.
@@ -163,6 +171,7 @@ class SweepResult:
     info: dict[str, Any]
     base: Any = None
     folds: int = 1
+    last_good_metrics: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_result(self, GroupInfo)
@@ -194,6 +203,8 @@ class SweepResult:
     def cells(self, metric: str | None = None) -> np.ndarray:
         """A metric per setting, seed and fold: ``(N, S, F)`` (``F = 1`` without CV).
 
+        NaN for a diverged run (``last_good_metrics`` keeps what its frozen parameters score).
+
         Args:
           metric: a metric name (default as in :meth:`ranking`).
 
@@ -209,6 +220,8 @@ class SweepResult:
           ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
           >>> r.cells("val_loss").shape  # one fold: validated on val=, not cross-validated
           (4, 2, 1)
+          >>> r.cells("val_loss")[3].ravel().tolist()  # learning rate 10.0 diverged
+          [nan, nan]
         """
         values = self.metrics[self._metric(metric)]
         return values.reshape(len(self), self.seeds, self.folds)
@@ -216,8 +229,8 @@ class SweepResult:
     def mean(self, metric: str) -> np.ndarray:
         """Mean of a metric over seeds, ``(N,)``; NaN for a setting with any NaN seed.
 
-        Diverged seeds count too (their metrics are those before divergence), so the mean
-        of a diverged setting is shown but never ranked.
+        A diverged seed's metrics are NaN, so a setting with a diverged seed has a NaN mean
+        (and is never ranked).
 
         Args:
           metric: a metric name (a key of ``metrics``).
@@ -232,8 +245,10 @@ class SweepResult:
           >>> space = jaxfit.grid(learning_rate=[0.01, 0.1, 1.0, 10.0])  # 10.0 diverges
           >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
           ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
-          >>> print(r.mean("val_loss")[:3].round(3))  # setting 3 diverged
-          [0.983 0.004 0.066]
+          >>> print(r.mean("val_loss")[:3].round(3))
+          [0.983 0.004 0.01 ]
+          >>> float(r.mean("val_loss")[3])  # setting 3 diverged: no score
+          nan
         """
         return self.metrics[self._metric(metric)].mean(axis=1)
 
@@ -256,7 +271,7 @@ class SweepResult:
           >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
           ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
           >>> print(r.std("val_loss")[:3].round(4))  # seeds shuffle the batches differently
-          [0.0002 0.     0.0235]
+          [0.0002 0.0001 0.0143]
         """
         cells = self.seeds * self.folds
         return self.metrics[self._metric(metric)].std(axis=1, ddof=1 if cells > 1 else 0)
@@ -424,7 +439,8 @@ class SweepResult:
 
         Returns:
           ``N * S`` dicts ``{"setting", "seed", <every field>, <every metric>, "diverged",
-          "diverged_step", "cause"}`` with Python values; ``cause`` is its name.
+          "diverged_step", "cause"}`` with Python values; ``cause`` is its name. The metrics
+          of a diverged run are NaN, as in ``metrics``.
 
         Raises:
           ValueError: if a field or metric name clashes with another key.
@@ -437,8 +453,8 @@ class SweepResult:
           >>> r = jaxfit.sweep(jaxfit.linear(), "mse", (x, 2 * x + 1), base, space,
           ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
           >>> rec = r.to_records()[7]  # the last setting's second seed
-          >>> rec["setting"], rec["seed"], rec["learning_rate"], rec["cause"]
-          (3, 1, 10.0, 'explode')
+          >>> rec["setting"], rec["seed"], rec["learning_rate"], rec["cause"], rec["val_loss"]
+          (3, 1, 10.0, 'explode', nan)
         """
         return records(self)
 
@@ -489,10 +505,10 @@ class SweepResult:
           ...                  key=jax.random.key(0), seeds=2, val=(xv, 2 * xv + 1))
           >>> print(r.summary())  # doctest: +ELLIPSIS
           4 settings x 2 seeds, ranked by val_loss (lower is better)
-          rank  setting  learning_rate           val_loss
-             1        1            0.1  0.00357 ± 3.4e-05
-             2        2              1    0.06569 ± 0.024
-             3        0           0.01   0.9834 ± 0.00021
+          rank  setting  learning_rate          val_loss
+             1        1            0.1  0.003561 ± 6e-05
+             2        2              1   0.01014 ± 0.014
+             3        0           0.01  0.9834 ± 0.00021
           diverged: 1 of 4 settings (explode: 1)
           group 0: 4 settings, compile ... s, run ... s, 1 chunk(s) of 8 rows
         """
@@ -738,7 +754,8 @@ def _example(learning_rates: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), seeds: 
 
     Its divergence is set rather than trained, so that the tests see both kinds: learning
     rates >= 5 explode at step 3 in every seed, those in (0.5, 5) turn NaN in seed 1 at step
-    40. The validation loss is ``0.5 / (1 + 10 * lr) + 0.02 * seed``.
+    40. The validation loss is ``0.5 / (1 + 10 * lr) + 0.02 * seed`` (NaN in ``metrics`` for
+    the diverged runs, which keep it in ``last_good_metrics``).
 
     Examples:
       >>> _example().diverged.any(axis=1).tolist()
@@ -750,7 +767,6 @@ def _example(learning_rates: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), seeds: 
     cause = np.array([[explode if lr >= 5 else nan * (0.5 < lr < 5 and s == 1)
                        for s in range(seeds)] for lr in lrs])  # fmt: skip
     step = np.select([cause == explode, cause == nan], [3, 40], -1)
-    val[cause == nan] = np.nan
     ones = np.ones((n, seeds, 1), np.float32)
     curves = np.where(np.arange(50) > np.where(step < 0, 50, step)[..., None], np.nan, 1.0)
     return SweepResult(

@@ -132,6 +132,7 @@ def _check_outcomes(r: SweepResult, shape: tuple[int, int]) -> None:
         )
     for name, v in (("diverged", diverged), ("diverged_step", step), ("cause", cause)):
         put(name, v)
+    _mask_diverged(r, shape, diverged)
     for name in ("train_curves", "val_curves"):
         put(name, _array(name, getattr(r, name), shape, "f", curves=True))
     val_steps = tuple(tuple(v) for v in _seq("val_steps", r.val_steps))
@@ -145,6 +146,43 @@ def _check_outcomes(r: SweepResult, shape: tuple[int, int]) -> None:
             f"long (val_curves' last axis); got {[len(v) for v in val_steps][:10]} lengths."
         )
     put("val_steps", val_steps)
+
+
+def _mask_diverged(r: SweepResult, shape: tuple[int, int], diverged: np.ndarray) -> None:
+    """Checks ``last_good_metrics`` and makes ``metrics`` NaN for every diverged run.
+
+    A sweep's metrics arrive NaN already (``jaxfit.fit``'s rule); a result built by hand or
+    saved before there was ``last_good_metrics`` may hold the last good values instead:
+    they become ``last_good_metrics`` when that is not given.
+    """
+    given = r.last_good_metrics
+    if not isinstance(given, dict):
+        raise TypeError(
+            f"SweepResult.last_good_metrics must be a dict; got {type(given).__name__}."
+        )
+    if not given:  # not given: the metrics as passed are the last good ones
+        given = r.metrics
+    elif set(given) != set(r.metrics):
+        raise ValueError(
+            f"SweepResult.last_good_metrics has the metrics {list(given)}; it needs the same "
+            f"names as metrics, {list(r.metrics)}, or to be empty (then metrics are used)."
+        )
+    last_good, metrics = {}, {}
+    for m, v in r.metrics.items():
+        good = _array(f"last_good_metrics[{m!r}]", given[m], shape, "f")
+        if not np.array_equal(good[~diverged], v[~diverged], equal_nan=True):
+            raise ValueError(
+                f"SweepResult.last_good_metrics[{m!r}] differs from metrics[{m!r}] for a run "
+                "that did not diverge; the two differ only for diverged runs."
+            )
+        last_good[m] = good
+        if np.isnan(v[diverged]).all():
+            metrics[m] = v
+        else:
+            metrics[m] = v.copy()
+            metrics[m][diverged] = np.nan
+    object.__setattr__(r, "last_good_metrics", last_good)
+    object.__setattr__(r, "metrics", metrics)
 
 
 def _check_partition(groups: tuple[GroupInfo, ...], n: int) -> None:

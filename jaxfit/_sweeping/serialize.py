@@ -112,6 +112,7 @@ _OUTCOMES = ("diverged", "diverged_step", "cause", "train_curves", "val_curves")
 def to_files(r: Any, params: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """A ``SweepResult`` as ``(doc, arrays)``: the JSON document and the npz arrays."""
     arrays = {f"metric_{j}": a for j, a in enumerate(r.metrics.values())}
+    arrays |= {f"last_good_{j}": r.last_good_metrics[m] for j, m in enumerate(r.metrics)}
     arrays |= {f: getattr(r, f) for f in _OUTCOMES}
     arrays |= {f"indices_{g}": grp.indices for g, grp in enumerate(r.groups)}
     trees = None
@@ -164,6 +165,13 @@ def from_files(path: str | os.PathLike) -> dict[str, Any]:
             "seeds": doc["seeds"],
             "folds": doc.get("folds", 1),
             "metrics": {m: arrays[f"metric_{j}"] for j, m in enumerate(doc["metrics"])},
+            # Saved before last_good_metrics existed: its metrics are the last good values
+            # (an empty dict has the constructor take them and mask the diverged runs).
+            "last_good_metrics": {
+                m: arrays[f"last_good_{j}"]
+                for j, m in enumerate(doc["metrics"])
+                if f"last_good_{j}" in arrays
+            },
             "greater_is_better": doc["greater_is_better"],
             **{f: arrays[f] for f in _OUTCOMES},
             "val_steps": tuple(tuple(v) for v in doc["val_steps"]),

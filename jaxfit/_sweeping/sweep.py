@@ -15,10 +15,10 @@ import numpy as np
 from .._hp import Space
 from .._training import FitResult, Metric, Model, OptimizerFactory, run_fit
 from .checkpoint import Checkpoint, fingerprint, model_shapes
+from .keys import KEY_SCHEME, key_ids as key_ids_of
 from .options import SweepInputs, SweepOptions, check_sweep_inputs
 from .program import ProgramChoice, choose_program, fetch, put_replicated, put_rows, trim
 from .result import GroupInfo, SweepResult
-from .settings import SettingsGroup
 
 __all__ = ["sweep"]
 
@@ -46,6 +46,7 @@ def sweep(
     keep_params: bool = True,
     cv: Any = None,
     groups: Any = None,
+    keys: str = "paired",
 ) -> SweepResult:
     """Trains every hyperparameter setting of ``space`` x ``seeds``, many at once.
 
@@ -58,16 +59,22 @@ def sweep(
     Numeric fields never recompile; running the same sweep again in one process compiles
     nothing. A diverging setting is frozen inside the program without affecting others.
 
-    Row ``(i, s)`` (setting ``i``, seed ``s``) trains with key
-    ``jax.random.fold_in(key, i * seeds + s)``, so a setting's numbers do not depend on
-    chunk size, device count or resumption, and equal ``jaxfit.fit`` run on it alone.
+    Row ``(i, s)`` (setting ``i``, seed ``s``, any fold) trains with key
+    ``jax.random.fold_in(key, s)``: every setting of seed ``s`` starts from the same
+    initialisation and sees the same minibatch order (common random numbers), so settings
+    are compared paired, and adding, removing or reordering settings changes no other
+    setting's numbers. Nor do chunk size, device count or resumption; a row equals
+    ``jaxfit.fit`` run on it alone with that key. ``keys="per_setting"`` gives each setting
+    its own stream instead, ``fold_in(fold_in(key, s), h)`` with ``h`` a 31-bit hash of the
+    setting's fields (names and values), so it is just as independent of the position, and
+    identical settings share a stream.
 
     With ``checkpoint_dir``, every finished chunk is written atomically; running the
     same sweep again skips what is done. A directory from a different sweep is refused:
-    its fingerprint covers the data, settings, key, parameter and output shapes, and the
-    code and captured values of the model, loss, metrics and optimizer factory. One
-    process writes a directory at a time (a second one is refused, naming the first's
-    pid); a damaged chunk is trained again with a warning.
+    its fingerprint covers the data, settings, key and key mode, parameter and output
+    shapes, and the code and captured values of the model, loss, metrics and optimizer
+    factory. One process writes a directory at a time (a second one is refused, naming
+    the first's pid); a damaged chunk is trained again with a warning.
     Across hosts, call ``jax.distributed.initialize()`` first in every process and run the
     same ``sweep``: the rows are split over all hosts' devices and every process gets the
     whole result.
@@ -105,9 +112,13 @@ def sweep(
         fold) row trains on its fold's training samples (by weight masks, so unequal
         folds are exact) and reports ``val_*`` metrics on its test fold. Excludes ``val``.
       groups: group labels for group-aware splitters (:class:`jaxfit.GroupKFold`).
+      keys: ``"paired"`` (the default): seed ``s`` of every setting trains with
+        ``fold_in(key, s)``, for paired comparisons; ``"per_setting"``: each setting gets
+        its own stream, derived from the setting's content rather than its position.
 
     Returns:
-      A :class:`jaxfit.SweepResult` with one row per setting and seed.
+      A :class:`jaxfit.SweepResult` with one row per setting and seed (its
+      ``info["keys"]`` records the key mode).
 
     Raises:
       TypeError, ValueError: for invalid arguments, data or spaces, before compiling; a
@@ -126,12 +137,20 @@ def sweep(
       {'learning_rate': 0.5}
       >>> result.diverged[:, 0].tolist()
       [False, False, False, True]
+
+      Seed ``s`` of every setting starts from ``fold_in(key, s)``, so a setting's numbers
+      do not depend on the others:
+
+      >>> alone = jaxfit.sweep(jaxfit.linear(), "mse", (x, y), base,
+      ...                      jaxfit.grid(learning_rate=[0.1]), key=jax.random.key(0), seeds=2)
+      >>> bool(jnp.allclose(alone.metrics["train_loss"][0], result.metrics["train_loss"][1]))
+      True
     """
     t_start = time.perf_counter()
     options = SweepOptions(
         seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
         explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
-        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups,
+        devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups, keys=keys,
     )  # fmt: skip
     inputs = check_sweep_inputs(model, loss, data, base, space, key, options)
     if checkpoint_key is not None and not isinstance(checkpoint_key, str):
@@ -165,19 +184,23 @@ class GroupRows:
     """A static group's rows: (setting, seed, fold), in that order."""
 
     hp: Any  # the settings' numeric fields, one row each
-    key_ids: np.ndarray  # int32 setting * seeds + seed: what the row's key folds in
+    key_ids: np.ndarray  # (rows, 2) int32 (seed, salt): what the row's key folds in
     fold_ids: np.ndarray  # int32: the row's cross-validation fold (0 without cv)
-    ids: np.ndarray  # key_ids * folds + fold_ids, unique and increasing: checkpoint row ids
+    ids: np.ndarray  # (setting * seeds + seed) * folds + fold, unique and increasing:
+    # checkpoint row ids (a row's key does not depend on its setting's position; its id does)
 
 
-def _group_rows(group: SettingsGroup, seeds: int, n_folds: int) -> GroupRows:
+def _group_rows(inputs: SweepInputs, g: int) -> GroupRows:
+    group, seeds, n_folds = inputs.settings.groups[g], inputs.options.seeds, inputs.n_folds
     hp = jax.tree.map(lambda a: np.repeat(a, seeds * n_folds, axis=0), group.batch)
-    # The key depends on (setting, seed) only, so every fold of a seed starts from the
-    # same initialisation.
-    key_ids = np.repeat(np.asarray(group.indices)[:, None] * seeds + np.arange(seeds), n_folds)
-    fold_ids = np.tile(np.arange(n_folds), len(group.indices) * seeds)
-    key_ids, fold_ids = key_ids.astype(np.int32), fold_ids.astype(np.int32)
-    return GroupRows(hp, key_ids, fold_ids, key_ids * n_folds + fold_ids)
+    indices = np.asarray(group.indices)
+    # The key depends on the seed (and in per_setting mode the setting's content) only, so
+    # every fold of a seed starts from the same initialisation.
+    key_ids = key_ids_of(inputs.options.keys, inputs.settings.dicts, indices, seeds, n_folds)
+    cells = np.repeat(indices[:, None] * seeds + np.arange(seeds), n_folds)
+    fold_ids = np.tile(np.arange(n_folds), len(indices) * seeds)
+    ids = (cells * n_folds + fold_ids).astype(np.int32)
+    return GroupRows(hp, key_ids, fold_ids.astype(np.int32), ids)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,7 +233,7 @@ class GroupRun:
 
 def _compile_group(inputs: SweepInputs, g: int, ckpt: Checkpoint | None) -> GroupJob:
     """Group ``g``'s rows, those the checkpoint already holds, and the program for the rest."""
-    rows = _group_rows(inputs.settings.groups[g], inputs.options.seeds, inputs.n_folds)
+    rows = _group_rows(inputs, g)
     done = ckpt.load(g, rows.ids) if ckpt is not None else []
     finished = np.zeros(len(rows.ids), bool)
     for ids, _ in done:
@@ -317,6 +340,7 @@ def _fingerprint(inputs: SweepInputs, model: Model, checkpoint_key: str | None) 
         options={"explode_factor": shared.spec.explode_factor, "eval_every": shared.eval_every},
         settings=inputs.settings.dicts,
         seeds=inputs.options.seeds,
+        keys=f"{inputs.options.keys} (scheme {KEY_SCHEME})",
         root=inputs.root,
         arrays=arrays,
         keep_params=inputs.options.keep_params,
@@ -331,6 +355,7 @@ def _info(inputs: SweepInputs, t_start: float) -> dict[str, Any]:
         "device_kind": mesh.devices.flat[0].device_kind,
         "process_count": jax.process_count(),
         "memory_budget": inputs.budget,
+        "keys": inputs.options.keys,
         "wall_s": time.perf_counter() - t_start,
     }
 
@@ -344,6 +369,7 @@ def _assemble(inputs: SweepInputs, runs: list[GroupRun], info: dict[str, Any]) -
     vals_max = max(r.val_loss.shape[-1] for r in results)
     metric_names = list(results[0].metrics)
     metrics = {m: np.full((n, cells), np.nan, results[0].metrics[m].dtype) for m in metric_names}
+    last_good = {m: np.full_like(metrics[m], np.nan) for m in metric_names}
     diverged = np.zeros((n, cells), bool)
     diverged_step = np.full((n, cells), -1, np.int64)
     cause = np.zeros((n, cells), np.int64)
@@ -358,6 +384,7 @@ def _assemble(inputs: SweepInputs, runs: list[GroupRun], info: dict[str, Any]) -
         r: FitResult = jax.tree.map(lambda a, shape=shape: a.reshape(*shape, *a.shape[1:]), r)
         for m in metric_names:
             metrics[m][idx] = r.metrics[m]
+            last_good[m][idx] = r.last_good_metrics[m]
         diverged[idx] = r.diverged
         diverged_step[idx] = r.diverged_step
         cause[idx] = r.cause
@@ -387,4 +414,5 @@ def _assemble(inputs: SweepInputs, runs: list[GroupRun], info: dict[str, Any]) -
         info=info,
         base=inputs.base,
         folds=inputs.n_folds,
+        last_good_metrics=last_good,
     )

@@ -33,7 +33,7 @@ __all__ = ["FitResult", "evaluate", "fit", "predict"]
 @functools.partial(
     jax.tree_util.register_dataclass,
     data_fields=(
-        "params", "hp", "train_loss", "val_loss", "metrics",
+        "params", "hp", "train_loss", "val_loss", "metrics", "last_good_metrics",
         "diverged", "diverged_step", "cause",
     ),
     meta_fields=("val_steps",),
@@ -50,8 +50,12 @@ class FitResult:
       val_loss: validation loss after every ``eval_every`` steps and at the end, shape
         ``(len(val_steps),)``; empty without a validation set; NaN after divergence.
       val_steps: the step counts at which ``val_loss`` was evaluated.
-      metrics: final metrics at ``params`` over the whole data: ``train_loss``, and
-        ``val_loss`` plus ``train_<name>`` / ``val_<name>`` for each requested metric.
+      metrics: final metrics over the whole data: ``train_loss``, and ``val_loss`` plus
+        ``train_<name>`` / ``val_<name>`` for each requested metric; NaN for a diverged
+        run, as scikit-learn's ``error_score=np.nan`` reports a failed fit.
+      last_good_metrics: the same metrics at ``params``, diverged or not: for a diverged
+        run, those of its last parameters before the failing step, which are not a score
+        of the setting (they equal ``metrics`` for a run that did not diverge).
       diverged: whether the loss or a gradient became non-finite or exploded.
       diverged_step: the step at which that happened, or -1.
       cause: an index into ``jaxfit.CAUSES`` (``"none"``, ``"nan"``, ``"inf"``,
@@ -64,6 +68,8 @@ class FitResult:
       >>> r = jaxfit.fit(jaxfit.linear(), "mse", (x, 2 * x + 1), hp, key=jax.random.key(0))
       >>> bool(r.diverged), r.cause_name, int(r.diverged_step) > 0
       (True, 'explode', True)
+      >>> bool(jnp.isnan(r.metrics["train_loss"])), bool(r.last_good_metrics["train_loss"] > 0)
+      (True, True)
     """
 
     params: Any
@@ -71,6 +77,7 @@ class FitResult:
     train_loss: jax.Array
     val_loss: jax.Array
     metrics: dict[str, jax.Array]
+    last_good_metrics: dict[str, jax.Array]
     diverged: jax.Array
     diverged_step: jax.Array
     cause: jax.Array
@@ -103,7 +110,8 @@ def fit(
     drawn from ``key``: every sample is seen exactly once per epoch (the last minibatch is
     padded with zero-weight samples, nothing is dropped). Divergence is recorded, never
     raised: a non-finite loss or gradient, or an objective above ``explode_factor`` times
-    the first step's, freezes the parameters and is reported in the result.
+    the first step's, freezes the parameters and is reported in the result, whose
+    ``metrics`` are then NaN (those of the frozen parameters are in ``last_good_metrics``).
 
     ``fit`` is jittable and vmappable over ``(hp, key)``: ``jax.vmap(lambda h, k: fit(...,
     h, key=k))(jaxfit.stack(settings), keys)`` trains them all in one program. The data
@@ -115,7 +123,7 @@ def fit(
         :class:`jaxfit.Model`).
       loss: a loss name (``"mse"``, ``"mae"``, ``"huber"``, ``"binary_cross_entropy"``,
         ``"softmax_cross_entropy"``), a :class:`jaxfit.Metric` or a callable
-        ``(pred, y, weight) -> scalar``.
+        ``(pred, y) -> values`` (one per example).
       data: the training data ``(x, y)`` or ``(x, y, weight)``.
       hp: the hyperparameters (an instance of a ``@jaxfit.hyperparams`` class with a static
         ``steps`` field, such as :class:`jaxfit.Hyperparams`).
@@ -172,14 +180,21 @@ def run_fit(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Datas
 
 
 def fit_result(run: Run, state: RunState) -> FitResult:
-    """The :class:`FitResult` of a run's state: its parameters, curves and final metrics."""
+    """The :class:`FitResult` of a run's state: its parameters, curves and final metrics.
+
+    Here a diverged run's metrics become NaN, for ``fit`` and a sweep's rows alike (a
+    ``SweepResult`` masks only results built by hand or saved before): the numbers of its
+    frozen parameters would read like a real score, so they go to ``last_good_metrics``.
+    """
     ts = state.train
+    last_good = run.evaluate(state)
     return FitResult(
         params=ts.params,
         hp=state.hp,
         train_loss=state.train_loss,
         val_loss=state.val_loss,
-        metrics=run.evaluate(state),
+        metrics={k: jnp.where(ts.alive, v, jnp.nan) for k, v in last_good.items()},
+        last_good_metrics=last_good,
         diverged=~ts.alive,
         diverged_step=ts.death_step,
         cause=ts.cause,

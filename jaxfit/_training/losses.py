@@ -1,5 +1,9 @@
 """Losses and metrics: each is a ``Metric``, a weighted mean over examples of ``(pred, y)``.
 
+A loss or metric returns one value per example; jaxfit applies the sample weights, the
+cross-validation fold masks and the padding of the last minibatch itself, so no loss can
+train on a held-out fold by forgetting a weight.
+
 Examples:
   >>> import jax.numpy as jnp, jaxfit
   >>> pred, y = jnp.array([[1.0], [3.0]]), jnp.array([0.0, 1.0])
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import math
 import numbers
 from collections.abc import Callable
@@ -37,6 +42,7 @@ __all__ = [
     "accuracy",
     "as_class_labels",
     "binary_cross_entropy",
+    "check_metric_output",
     "check_targets",
     "get_metric",
     "huber",
@@ -52,50 +58,216 @@ _TARGETS = ("real", "binary", "class")
 
 @dataclasses.dataclass(frozen=True)
 class Metric:
-    """A named loss or score ``fn(pred, y, weight) -> scalar``; hashable, static metadata.
+    """A named loss or score of predictions against targets; hashable, static metadata.
 
-    ``pred`` is a model's output ``(n, k)``, ``weight`` non-negative weights ``(n,)``.
-    Built-ins return the weighted mean ``sum(w * l) / sum(w)`` of a per-example ``l`` (NaN
-    if ``sum(w) == 0``); weight 0 adds exactly 0, even to an inf or NaN loss, so weights
-    express cross-validation folds and padded minibatches exactly. Metrics compare by value
-    (``fn`` by identity): pass them to ``jit`` as static arguments.
+    ``pred`` is a model's output ``(n, k)``, ``y`` the targets ``(n,)`` or ``(n, k)``,
+    ``weight`` non-negative sample weights ``(n,)``. By default (``per_sample=True``)
+    ``fn(pred, y)`` returns one value per example, shape ``(n,)`` (or ``(n, k)``, averaged
+    over the ``k`` outputs), and the metric is their weighted mean ``sum(w * l) / sum(w)``
+    (NaN if ``sum(w) == 0``), computed by jaxfit: weight 0 adds exactly 0, even to an inf
+    or NaN value, so the weights express cross-validation folds and padded minibatches
+    exactly, whatever ``fn`` does. A metric that does not decompose over examples (R², a
+    maximum) sets ``per_sample=False``: ``fn(pred, y, weight)`` returns the scalar itself,
+    and an example of weight 0 must have no influence on it, which jaxfit checks on a few
+    rows of the data before compiling. Metrics compare by value (``fn`` by identity): pass
+    them to ``jit`` as static arguments.
 
     Attributes:
       name: a short name, used in results and by :func:`jaxfit.get_metric`.
-      fn: a pure, jittable function ``(pred, y, weight) -> scalar``.
+      fn: a pure, jittable function: ``(pred, y) -> (n,)`` values per example, or
+        ``(pred, y, weight) -> scalar`` when ``per_sample=False``.
       target: the ``y`` it expects, checked by :func:`jaxfit.check_targets`: ``"real"``
         (regression), ``"binary"`` (labels 0/1), ``"class"`` (integer labels) or ``None``.
       greater_is_better: ``False`` for losses, ``True`` for scores such as accuracy.
+      per_sample: whether ``fn`` returns per-example values (jaxfit weights and averages
+        them) rather than the weighted scalar.
 
     Examples:
       >>> import jax.numpy as jnp, jaxfit
-      >>> def max_error(pred, y, weight):
+      >>> def squared_log_error(pred, y):  # one value per example
+      ...     return (jnp.log1p(pred[:, 0]) - jnp.log1p(y)) ** 2
+      >>> metric = jaxfit.Metric("msle", squared_log_error, target="real")
+      >>> pred, y = jnp.array([[0.0], [3.0]]), jnp.array([0.0, 1.0])
+      >>> round(float(metric(pred, y)), 4), round(float(metric(pred, y, jnp.array([1, 0]))), 4)
+      (0.2402, 0.0)
+      >>> def max_error(pred, y, weight):  # not a mean: it masks weight-0 examples itself
       ...     return jnp.max(jnp.where(weight > 0, jnp.abs(pred[:, 0] - y), 0.0))
-      >>> metric = jaxfit.Metric("max_error", max_error, target="real")
+      >>> metric = jaxfit.Metric("max_error", max_error, target="real", per_sample=False)
       >>> float(metric(jnp.array([[1.0], [3.0]]), jnp.array([0.0, 0.0])))
       3.0
     """
 
     name: str
-    fn: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
+    fn: Callable[..., jax.Array]
     target: Literal["real", "binary", "class"] | None = None
     greater_is_better: bool = False
+    per_sample: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"Metric.name must be a non-empty str; got {self.name!r}.")
         if not callable(self.fn):
-            raise TypeError(f"Metric.fn must be callable (pred, y, weight); got {self.fn!r}.")
+            raise TypeError(f"Metric.fn must be callable (pred, y); got {self.fn!r:.80}.")
         if self.target is not None and self.target not in _TARGETS:
             raise ValueError(f"Metric.target={self.target!r}; allowed: {_TARGETS} or None.")
         if not isinstance(self.greater_is_better, bool):
             raise TypeError(f"Metric.greater_is_better={self.greater_is_better!r}; need a bool.")
+        if not isinstance(self.per_sample, bool):
+            raise TypeError(f"Metric.per_sample={self.per_sample!r}; need a bool.")
+        _check_signature(self.fn, self.name, self.per_sample)
 
     def __call__(self, pred: Any, y: Any, weight: Any = None) -> jax.Array:
         """Returns the scalar metric of ``pred`` against ``y``; ``weight=None`` means ones."""
-        y = jnp.asarray(y)
+        pred, y = jnp.asarray(pred), jnp.asarray(y)
         weight = jnp.ones(y.shape[:1]) if weight is None else jnp.asarray(weight)
-        return self.fn(jnp.asarray(pred), y, weight)
+        if not self.per_sample:
+            return self.fn(pred, y, weight)
+        values = jnp.asarray(self.fn(pred, y))
+        _check_values(self, values.shape, pred.shape, y.shape)
+        if values.ndim == 2:
+            values = jnp.mean(values.astype(jnp.promote_types(values.dtype, jnp.float32)), axis=1)
+        return _weighted_mean(values, weight)
+
+
+def _check_signature(fn: Callable[..., Any], name: str, per_sample: bool) -> None:
+    """Refuses, eagerly, a ``fn`` that cannot take the arguments of its form."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins and some C callables have none: trust them
+        return
+    args = ("pred", "y") if per_sample else ("pred", "y", "weight")
+    try:
+        sig.bind(*args)
+    except TypeError:
+        pass
+    else:
+        return
+    if per_sample and _binds(sig, ("pred", "y", "weight")):
+        raise TypeError(_three_arguments(name))
+    form = "(pred, y) -> values (n,)" if per_sample else "(pred, y, weight) -> scalar"
+    raise TypeError(f"metric {name!r}: fn must take {form}; its signature is {sig}.")
+
+
+def _binds(sig: inspect.Signature, args: tuple) -> bool:
+    try:
+        sig.bind(*args)
+    except TypeError:
+        return False
+    return True
+
+
+def _three_arguments(name: str) -> str:
+    return (
+        f"loss/metric {name!r} takes (pred, y, weight), but a custom loss or metric takes "
+        "(pred, y) and returns one value per example: jaxfit applies the sample weights, the "
+        "cross-validation fold masks and the minibatch padding itself (a loss that averages "
+        "without them trains on the held-out fold). Write it as, e.g.,\n"
+        "    def my_loss(pred, y):\n"
+        "        return (pred[:, 0] - y) ** 2   # shape (n,): no mean, no weight\n"
+        "For a metric that does not decompose over examples, wrap it as "
+        "jaxfit.Metric(name, fn, per_sample=False), where fn(pred, y, weight) -> scalar gives "
+        "examples of weight 0 no influence."
+    )
+
+
+def _check_values(metric: Metric, shape: tuple, pred: tuple, y: tuple) -> None:
+    """Checks the shape of a per-sample ``fn``'s output: ``(n,)`` or ``(n, k)``."""
+    n = y[0] if y else None
+    widths = {d[1] for d in (pred, y) if len(d) == 2}
+    if len(shape) == 1 and shape[0] == n:
+        return
+    if len(shape) == 2 and shape[0] == n and (shape[1] in widths):
+        return
+    example = "(pred[:, 0] - y) ** 2" if len(pred) == 2 and pred[1] == 1 else "(pred - y) ** 2"
+    if shape == ():
+        why = (
+            "a scalar: it reduces over the examples itself, so sample weights, "
+            "cross-validation fold masks and minibatch padding cannot apply (it would train "
+            "on the held-out fold)"
+        )
+    elif len(shape) == 2 and shape[:1] == (n,) and len(y) == 1 and len(pred) == 2:
+        why = f"shape {shape}: pred {pred} and y {y} broadcast against each other"
+    else:
+        why = f"shape {shape}"
+    raise ValueError(
+        f"loss/metric {metric.name!r} must return one value per example, shape ({n},) (or "
+        f"({n}, k) for k outputs), given pred {pred} and y {y}; it returned {why}. Return "
+        f"the per-example values without averaging, e.g. `return {example}`; jaxfit takes "
+        "the weighted mean. For a metric that does not decompose over examples, use "
+        "jaxfit.Metric(name, fn, per_sample=False) with fn(pred, y, weight) -> scalar."
+    )
+
+
+def check_metric_output(metric: Metric, pred: Any, y: Any, *, arg: str = "data y") -> None:
+    """Checks, before compiling, that ``metric`` returns what its form promises.
+
+    A per-sample metric must return ``(n,)`` or ``(n, k)`` values (shapes only, with
+    ``jax.eval_shape``). A ``per_sample=False`` metric must return a scalar and, on a few
+    concrete rows of ``y``, give examples of weight 0 no influence (they are perturbed and
+    the value must not move), so a metric that ignores its weights cannot leak a held-out
+    fold into a score. Built-in metrics are trusted.
+
+    Args:
+      metric: the metric.
+      pred: the model's prediction, or its ``jax.ShapeDtypeStruct``.
+      y: the targets (concrete, or a tracer: then only shapes are checked).
+      arg: the targets' name in error messages.
+
+    Returns:
+      ``None``; the function only raises.
+
+    Raises:
+      ValueError: for a wrong output shape, or a metric moved by weight-0 examples.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> pred = jax.ShapeDtypeStruct((4, 1), jnp.float32)
+      >>> leaky = jaxfit.Metric("leaky", lambda pred, y: jnp.mean((pred[:, 0] - y) ** 2))
+      >>> jaxfit.check_metric_output(leaky, pred, jnp.zeros(4))  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: loss/metric 'leaky' must return one value per example, shape (4,) ...
+    """
+    if metric in _BUILT_IN:
+        return
+    y_aval = jax.ShapeDtypeStruct(jnp.shape(y), jnp.result_type(y))
+    pred_aval = jax.ShapeDtypeStruct(tuple(pred.shape), pred.dtype)
+    if metric.per_sample:
+        out = jax.eval_shape(metric.fn, pred_aval, y_aval)
+        _check_values(metric, tuple(getattr(out, "shape", ())), pred_aval.shape, y_aval.shape)
+        return
+    w_aval = jax.ShapeDtypeStruct(y_aval.shape[:1], jnp.float32)
+    out = jax.eval_shape(metric.fn, pred_aval, y_aval, w_aval)
+    if tuple(getattr(out, "shape", (None,))) != ():
+        raise ValueError(
+            f"metric {metric.name!r} (per_sample=False) must return a scalar; it returned "
+            f"{getattr(out, 'shape', type(out).__name__)}."
+        )
+    if not isinstance(y, Tracer) and y_aval.shape[0] >= 2:
+        _check_ignores_zero_weights(metric, pred_aval, np.asarray(y), arg)
+
+
+def _check_ignores_zero_weights(metric: Metric, pred: Any, y: np.ndarray, arg: str) -> None:
+    m = min(y.shape[0], 16)
+    y = y[:m]
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(m, *pred.shape[1:])).astype(pred.dtype)
+    weight = (np.arange(m) % 2 == 0).astype(np.float32)
+    dropped = weight == 0
+    p2 = np.where(dropped.reshape((m,) + (1,) * (p.ndim - 1)), 3.0 - 4.0 * p, p).astype(p.dtype)
+    y2 = y.copy()
+    y2[dropped] = y[0]
+    with jax.ensure_compile_time_eval():
+        a = np.asarray(metric.fn(jnp.asarray(p), jnp.asarray(y), jnp.asarray(weight)))
+        b = np.asarray(metric.fn(jnp.asarray(p2), jnp.asarray(y2), jnp.asarray(weight)))
+    if not np.allclose(a, b, rtol=1e-5, atol=1e-7, equal_nan=True):
+        raise ValueError(
+            f"metric {metric.name!r} (per_sample=False) changes when examples of weight 0 "
+            f"change ({float(a):.6g} vs {float(b):.6g} on {m} rows of {arg}): it ignores its "
+            "weights, so it would score held-out folds and padded rows. Mask with the "
+            "weights (e.g. jnp.where(weight > 0, ..., 0)), or return per-example values "
+            "with per_sample=True and let jaxfit weight them."
+        )
 
 
 def _weighted_sum(values: jax.Array, weight: jax.Array, *, keepdims: bool = False) -> jax.Array:
@@ -126,11 +298,10 @@ def _regression_pair(pred: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Arra
     return pred, y
 
 
-def _pointwise(elementwise: Callable, pred: jax.Array, y: jax.Array, w: jax.Array) -> jax.Array:
-    """The weighted mean over examples of the mean over outputs of ``elementwise(pred - y)``."""
+def _pointwise(elementwise: Callable, pred: jax.Array, y: jax.Array) -> jax.Array:
+    """``elementwise(pred - y)`` per example (and output)."""
     pred, y = _regression_pair(pred, y)
-    loss = elementwise(pred - y)
-    return _weighted_mean(jnp.mean(loss, axis=1) if loss.ndim == 2 else loss, w)
+    return elementwise(pred - y)
 
 
 def _binary_logits(pred: jax.Array, y: jax.Array) -> jax.Array:
@@ -179,27 +350,26 @@ def _huber_metric(delta: float) -> Metric:
     return Metric("huber" if delta == 1.0 else f"huber(delta={delta!r})", fn, "real")
 
 
-def _binary_cross_entropy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
-    logits = _binary_logits(pred, y)
-    return _weighted_mean(optax.sigmoid_binary_cross_entropy(logits, y), weight)
+def _binary_cross_entropy(pred: jax.Array, y: jax.Array) -> jax.Array:
+    return optax.sigmoid_binary_cross_entropy(_binary_logits(pred, y), y)
 
 
-def _softmax_cross_entropy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+def _softmax_cross_entropy(pred: jax.Array, y: jax.Array) -> jax.Array:
     if pred.ndim != 2 or y.shape != pred.shape[:1]:
         raise _shape_error("softmax_cross_entropy needs logits pred (n, k), y (n,)", pred, y)
     if not jnp.issubdtype(y.dtype, jnp.integer):
         raise TypeError(f"softmax_cross_entropy needs integer labels y; got dtype {y.dtype}.")
-    return _weighted_mean(optax.softmax_cross_entropy_with_integer_labels(pred, y), weight)
+    return optax.softmax_cross_entropy_with_integer_labels(pred, y)
 
 
-def _accuracy(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
+def _accuracy(pred: jax.Array, y: jax.Array) -> jax.Array:
     if pred.ndim == 2 and pred.shape[1] > 1:
         if y.shape != pred.shape[:1]:
             raise _shape_error("accuracy needs logits pred (n, k), y (n,)", pred, y)
         label = jnp.argmax(pred, axis=1)
     else:
         label = _binary_logits(pred, y) > 0
-    return _weighted_mean(label.astype(y.dtype) == y, weight)
+    return label.astype(y.dtype) == y
 
 
 def _r2(pred: jax.Array, y: jax.Array, weight: jax.Array) -> jax.Array:
@@ -241,7 +411,7 @@ The predicted label is ``pred > 0`` for one logit per example (``pred`` (n, 1) o
 (n,)) and ``argmax(pred)`` for ``k > 1`` logits. ``y`` (n,) holds integer or float
 labels (0/1 for binary).
 """
-r2 = Metric("r2", _r2, "real", greater_is_better=True)
+r2 = Metric("r2", _r2, "real", greater_is_better=True, per_sample=False)
 """Weighted coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs.
 
 Per output ``SS_res = sum w (y - pred)**2`` and ``SS_tot = sum w (y - ybar)**2``, with
@@ -252,31 +422,38 @@ constant output (variance at rounding level) scores 1.0 if predicted exactly, el
 METRICS = {
     m.name: m for m in (mse, mae, huber, binary_cross_entropy, softmax_cross_entropy, accuracy, r2)
 }
+_BUILT_IN = frozenset(METRICS.values())
 
 
 def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
     """Resolves a metric name, a ``Metric`` or a plain callable to a ``Metric``.
 
-    A callable ``(pred, y, weight) -> scalar`` becomes a loss (target ``None``,
-    ``greater_is_better=False``) named by its ``__name__``. The same callable always gives
-    the same ``Metric`` object, so it never causes recompilation.
+    A callable ``(pred, y) -> values`` returning one value per example, shape ``(n,)``
+    (or ``(n, k)``, averaged over outputs), becomes a loss (target ``None``,
+    ``greater_is_better=False``) named by its ``__name__``; jaxfit takes the weighted mean
+    (see :class:`jaxfit.Metric`). A callable ``(pred, y, weight)`` is refused with the form
+    to write instead. The same callable always gives the same ``Metric`` object, so it
+    never causes recompilation.
 
     Args:
       spec: ``"mse"``, ``"mae"``, ``"huber"``, ``"binary_cross_entropy"``,
         ``"softmax_cross_entropy"``, ``"accuracy"`` or ``"r2"``; a ``Metric``; or a
-        hashable callable.
+        hashable callable ``(pred, y) -> values (n,)``.
 
     Returns:
       The ``Metric``; raises ``ValueError`` for an unknown name, ``TypeError`` otherwise.
 
     Examples:
-      >>> import jaxfit
+      >>> import jax.numpy as jnp, jaxfit
       >>> jaxfit.get_metric("mse") is jaxfit.mse
       True
-      >>> def worst(pred, y, weight):
-      ...     return abs(pred[:, 0] - y).max()
-      >>> jaxfit.get_metric(worst).name, jaxfit.get_metric(worst) is jaxfit.get_metric(worst)
-      ('worst', True)
+      >>> def abs_error(pred, y):
+      ...     return jnp.abs(pred[:, 0] - y)
+      >>> metric = jaxfit.get_metric(abs_error)
+      >>> metric.name, metric is jaxfit.get_metric(abs_error)
+      ('abs_error', True)
+      >>> float(metric(jnp.array([[1.0], [5.0]]), jnp.array([0.0, 0.0]), jnp.array([1, 0])))
+      1.0
     """
     if isinstance(spec, Metric):
         return spec
@@ -284,17 +461,18 @@ def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
         if spec not in METRICS:
             raise ValueError(
                 f"unknown metric {spec!r}; allowed names are {sorted(METRICS)}, or pass a "
-                "jaxfit.Metric or a callable (pred, y, weight) -> scalar."
+                "jaxfit.Metric or a callable (pred, y) -> values per example."
             )
         return METRICS[spec]
     if callable(spec):
         try:
-            return _wrap_callable(spec)
+            hash(spec)
         except TypeError:  # functools.cache cannot key on an unhashable callable
             raise TypeError(f"get_metric: a callable must be hashable; got {spec!r:.80}.") from None
+        return _wrap_callable(spec)
     raise TypeError(
-        "get_metric expects a metric name, a jaxfit.Metric or a callable (pred, y, weight) -> "
-        f"scalar; got {spec!r:.80} of type {type(spec).__name__}."
+        "get_metric expects a metric name, a jaxfit.Metric or a callable (pred, y) -> values "
+        f"per example; got {spec!r:.80} of type {type(spec).__name__}."
     )
 
 

@@ -232,7 +232,11 @@ class Run:
 
     def evaluate(self, state: RunState) -> dict[str, jax.Array]:
         """The loss and the spec's metrics at the state's parameters, over the whole
-        training set (``train_*``) and the validation set (``val_*``)."""
+        training set (``train_*``) and the validation set (``val_*``).
+
+        A diverged run's parameters are its last finite ones, and so are these values:
+        what ``fit`` keeps as ``last_good_metrics`` (its ``metrics`` are then NaN).
+        """
         train, valid = self._sets()
         return final_metrics(self.spec, state.hp, state.train.params, train, valid)
 

@@ -19,7 +19,7 @@ from jax.core import Tracer
 from .._hp import is_hyperparams
 from .contract import steps_of
 from .data import Dataset, as_dataset
-from .losses import Metric, as_class_labels, check_targets, get_metric
+from .losses import Metric, as_class_labels, check_metric_output, check_targets, get_metric
 from .minibatch import epoch_batches
 from .models import Model
 from .optim import make_optimizer
@@ -152,21 +152,27 @@ class Inputs:
         return RunSpec(self.spec, self.metrics, every, batches, unit)
 
     def check_outputs(self, hp: Any) -> None:
-        """Checks the targets against the model's output width under ``hp``, from shapes.
+        """Checks the targets and the metrics against the model's prediction under ``hp``.
 
-        A mismatch does not fail to compile: out-of-range labels make the loss NaN, and every
-        setting would "diverge". The width may depend on static fields, so a sweep checks
-        each static group.
+        From shapes (``jax.eval_shape``), before compiling. A width mismatch does not fail
+        to compile: out-of-range labels make the loss NaN, and every setting would
+        "diverge"; a loss that returns a scalar instead of per-example values would train
+        on the held-out folds. The prediction may depend on static fields, so a sweep
+        checks each static group.
         """
-        k = output_width(self.spec.model, hp, self.train.x)
-        if k is None:
-            return
+        pred = prediction_shape(self.spec.model, hp, self.train.x)
+        k = _width(pred)
         sets = [("data", self.train)]
         if self.valid is not None and self.valid is not self.train:
             sets.append(("val", self.valid))
         for arg, data in sets:
             for m in dict.fromkeys((self.spec.loss, *self.metrics)):
-                check_targets(m, data.y, arg=f"{arg} y", n_outputs=k, model=self.spec.model.name)
+                if k is not None:
+                    check_targets(
+                        m, data.y, arg=f"{arg} y", n_outputs=k, model=self.spec.model.name
+                    )
+                if arg == "data" and pred is not None:
+                    check_metric_output(m, pred, data.y, arg=f"{arg} y")
 
 
 def _all_ones(data: Dataset | None) -> bool:
@@ -175,29 +181,45 @@ def _all_ones(data: Dataset | None) -> bool:
     return bool(np.all(np.asarray(data.weight) == 1))
 
 
-def output_width(model: Model, hp: Any, x: Any) -> int | None:
-    """The width ``k`` of ``model``'s predictions ``(n, k)`` on ``x`` under ``hp``.
+def prediction_shape(model: Model, hp: Any, x: Any) -> jax.ShapeDtypeStruct | None:
+    """The shape and dtype of ``model``'s prediction on ``x`` under ``hp`` (``None`` if not
+    a single array).
 
     Computed with ``jax.eval_shape`` (nothing runs on the device) and cached on the model,
-    the shapes and the static fields. ``None`` when the prediction is not ``(n,)`` or
-    ``(n, k)``; a prediction ``(n,)`` counts as one output.
+    the shapes and the static fields.
     """
     leaves, treedef = jax.tree.flatten(hp)
     avals = tuple((tuple(jnp.shape(v)), jnp.result_type(v)) for v in leaves)
-    return _output_width(model, treedef, avals, (tuple(x.shape), jnp.result_type(x)))
+    return _prediction_shape(model, treedef, avals, (tuple(x.shape), jnp.result_type(x)))
+
+
+def output_width(model: Model, hp: Any, x: Any) -> int | None:
+    """The width ``k`` of ``model``'s predictions ``(n, k)`` on ``x`` under ``hp``.
+
+    ``None`` when the prediction is not ``(n,)`` or ``(n, k)``; a prediction ``(n,)``
+    counts as one output. From shapes only, see :func:`prediction_shape`.
+    """
+    return _width(prediction_shape(model, hp, x))
+
+
+def _width(pred: jax.ShapeDtypeStruct | None) -> int | None:
+    if pred is None or len(pred.shape) not in (1, 2):
+        return None
+    return pred.shape[1] if len(pred.shape) == 2 else 1
 
 
 @functools.lru_cache(maxsize=256)
-def _output_width(model: Model, treedef: Any, avals: tuple, x_aval: tuple) -> int | None:
+def _prediction_shape(
+    model: Model, treedef: Any, avals: tuple, x_aval: tuple
+) -> jax.ShapeDtypeStruct | None:
     def predict(key: jax.Array, x: jax.Array, hp: Any) -> Any:
         return model.apply(model.init(key, x, hp), x, hp)
 
     hp = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(*a) for a in avals])
     pred = jax.eval_shape(predict, jax.random.key(0), jax.ShapeDtypeStruct(*x_aval), hp)
-    shape = getattr(pred, "shape", None)
-    if shape is None or len(shape) not in (1, 2):
+    if not isinstance(pred, jax.ShapeDtypeStruct):
         return None
-    return shape[1] if len(shape) == 2 else 1
+    return pred
 
 
 def default_eval_every(steps: int, hp: Any, train: Dataset, valid: Dataset) -> int:

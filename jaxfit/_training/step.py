@@ -225,7 +225,7 @@ def make_step(
     Args:
       model: the model.
       loss: a loss name (``"mse"``, ``"softmax_cross_entropy"``, ...), a
-        :class:`jaxfit.Metric`, or a callable ``(pred, y, weight) -> scalar``.
+        :class:`jaxfit.Metric`, or a callable ``(pred, y) -> values`` (one per example).
       hp: the hyperparameters the step is closed over.
       optimizer: ``hp -> optax.GradientTransformation``; default :func:`jaxfit.make_optimizer`.
       explode_factor: a step explodes when its objective exceeds this multiple of the first
