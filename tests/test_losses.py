@@ -538,3 +538,63 @@ def test_a_per_example_metric_is_the_weighted_mean_of_its_values(seed, n, k):
     expected = np.sum(weight * np.mean((pred - y) ** 3, axis=1)) / np.sum(weight)
     got = float(metric(pred.astype(np.float32), y.astype(np.float32), weight))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+# --- losses that read the hyperparameters -------------------------------------------------------
+
+
+def _pinball(pred, y, hp):  # a swept quantile: one program for every tau
+    e = y - pred[:, 0]
+    return jnp.maximum(hp.tau * e, (hp.tau - 1) * e)
+
+
+def test_a_loss_reading_a_swept_field_compiles_once_and_fits_each_value():
+    import jaxfit
+
+    @jaxfit.hyperparams
+    class Quantile(jaxfit.Hyperparams):
+        steps: int = jaxfit.static(300)
+        tau: float = jaxfit.numeric(0.5)
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=200).astype(np.float32)
+    y = (x + rng.normal(size=200)).astype(np.float32)
+    taus = [0.1, 0.5, 0.9]
+    before = TRACES["sweep"]
+    result = jaxfit.sweep(
+        jaxfit.linear(), _pinball, (x, y), Quantile(), jaxfit.grid(tau=taus),
+        key=jax.random.key(0),
+    )  # fmt: skip
+    assert TRACES["sweep"] == before + 1
+    assert get_metric(_pinball).reads_hp
+    for i, tau in enumerate(taus):
+        pred = np.asarray(jaxfit.predict(jaxfit.linear(), result.params(i), x, result.hp(i)))
+        assert abs(np.mean(y < pred[:, 0]) - tau) < 0.03  # the tau-quantile line
+    alone = jaxfit.fit(jaxfit.linear(), _pinball, (x, y), Quantile(tau=0.9),
+                       key=jax.random.fold_in(jax.random.key(0), 0))  # fmt: skip
+    np.testing.assert_allclose(result.metrics["train_loss"][2, 0], alone.metrics["train_loss"],
+                               rtol=1e-6)  # fmt: skip
+
+
+def test_reads_hp_is_declared_and_required():
+    import jaxfit
+
+    metric = get_metric(_pinball)
+    pred, y = jnp.zeros((2, 1)), jnp.array([1.0, -1.0])
+    with pytest.raises(TypeError, match=r"'_pinball' reads the hyperparameters.*hp="):
+        metric(pred, y)
+    hp = jaxfit.Hyperparams()
+    with pytest.raises(AttributeError, match="tau"):  # the field it reads is missing
+        metric(pred, y, hp=hp)
+    with pytest.raises(TypeError, match=r"fn must take \(pred, y, hp\) -> values"):
+        Metric("m", lambda pred, y: pred[:, 0], reads_hp=True)
+    with pytest.raises(TypeError, match=r"reads_hp=1; need a bool"):
+        Metric("m", _pinball, reads_hp=1)  # type: ignore[arg-type]
+
+    def masked_max(pred, y, weight, hp):
+        return hp.learning_rate * jnp.max(jnp.where(weight > 0, jnp.abs(pred[:, 0] - y), 0))
+
+    whole = Metric("scaled_max", masked_max, per_sample=False, reads_hp=True)
+    shape = jax.ShapeDtypeStruct((6, 1), jnp.float32)
+    jaxfit.check_metric_output(whole, shape, np.zeros(6, np.float32), hp=hp)
+    assert float(whole(pred, y, hp=hp)) == pytest.approx(hp.learning_rate)

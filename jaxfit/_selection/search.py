@@ -369,7 +369,8 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         best = self.best_estimator_
         if scorer.sklearn_name is not None:
             return float(get_scorer(scorer.sklearn_name)(best, X, y))
-        value = typing.cast(Any, scorer.metric)(best._raw(X), best._targets(y))
+        metric = typing.cast(Any, scorer.metric)
+        value = metric(best._raw(X), best._targets(y), hp=best._hp())
         return float(scorer.from_metric(np.asarray(value, np.float64)))
 
     @property

@@ -272,7 +272,7 @@ def row_flops(run: RunSpec, hp: Any, root: np.ndarray, shared: Inputs) -> float 
         return guarded_step(spec, hp, state, batch, jnp.sum(train.weight))
 
     def validate(hp, params, valid):
-        return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight)
+        return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight, hp=hp)
 
     def final(hp, params, train, valid):
         return final_metrics(run, hp, params, train, valid)

@@ -266,5 +266,5 @@ def evaluate(
     out = {}
     for m in metric_objs:
         check_targets(m, ds.y, arg="data y")
-        out[m.name] = float(m(pred, ds.y, ds.weight))
+        out[m.name] = float(m(pred, ds.y, ds.weight, hp=hp))
     return out

@@ -69,8 +69,11 @@ class Metric:
     exactly, whatever ``fn`` does. A metric that does not decompose over examples (R², a
     maximum) sets ``per_sample=False``: ``fn(pred, y, weight)`` returns the scalar itself,
     and an example of weight 0 must have no influence on it, which jaxfit checks on a few
-    rows of the data before compiling. Metrics compare by value (``fn`` by identity): pass
-    them to ``jit`` as static arguments.
+    rows of the data before compiling. With ``reads_hp=True``, ``fn`` also receives the
+    run's hyperparameters as its last argument (``fn(pred, y, hp)``): a swept numeric field
+    (a quantile, a loss weight) is then a traced value, one compiled program for all its
+    values. Metrics compare by value (``fn`` by identity): pass them to ``jit`` as static
+    arguments.
 
     Attributes:
       name: a short name, used in results and by :func:`jaxfit.get_metric`.
@@ -81,6 +84,7 @@ class Metric:
       greater_is_better: ``False`` for losses, ``True`` for scores such as accuracy.
       per_sample: whether ``fn`` returns per-example values (jaxfit weights and averages
         them) rather than the weighted scalar.
+      reads_hp: whether ``fn`` takes the hyperparameters as its last argument.
 
     Examples:
       >>> import jax.numpy as jnp, jaxfit
@@ -95,6 +99,16 @@ class Metric:
       >>> metric = jaxfit.Metric("max_error", max_error, target="real", per_sample=False)
       >>> float(metric(jnp.array([[1.0], [3.0]]), jnp.array([0.0, 0.0])))
       3.0
+      >>> def pinball(pred, y, hp):  # reads a swept quantile: no compile per value
+      ...     e = y - pred[:, 0]
+      ...     return jnp.maximum(hp.tau * e, (hp.tau - 1) * e)
+      >>> @jaxfit.hyperparams
+      ... class Quantile:
+      ...     steps: int = jaxfit.static(100)
+      ...     tau: float = jaxfit.numeric(0.9)
+      >>> metric = jaxfit.Metric("pinball", pinball, reads_hp=True)
+      >>> float(metric(jnp.array([[0.0], [0.0]]), jnp.array([1.0, -1.0]), hp=Quantile()))
+      0.5
     """
 
     name: str
@@ -102,6 +116,7 @@ class Metric:
     target: Literal["real", "binary", "class"] | None = None
     greater_is_better: bool = False
     per_sample: bool = True
+    reads_hp: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -114,38 +129,58 @@ class Metric:
             raise TypeError(f"Metric.greater_is_better={self.greater_is_better!r}; need a bool.")
         if not isinstance(self.per_sample, bool):
             raise TypeError(f"Metric.per_sample={self.per_sample!r}; need a bool.")
-        _check_signature(self.fn, self.name, self.per_sample)
+        if not isinstance(self.reads_hp, bool):
+            raise TypeError(f"Metric.reads_hp={self.reads_hp!r}; need a bool.")
+        _check_signature(self.fn, self.name, self.per_sample, self.reads_hp)
 
-    def __call__(self, pred: Any, y: Any, weight: Any = None) -> jax.Array:
-        """Returns the scalar metric of ``pred`` against ``y``; ``weight=None`` means ones."""
+    def __call__(self, pred: Any, y: Any, weight: Any = None, *, hp: Any = None) -> jax.Array:
+        """Returns the scalar metric of ``pred`` against ``y``; ``weight=None`` means ones.
+
+        ``hp`` (the hyperparameters) is required when the metric ``reads_hp``, else ignored.
+        """
         pred, y = jnp.asarray(pred), jnp.asarray(y)
         weight = jnp.ones(y.shape[:1]) if weight is None else jnp.asarray(weight)
+        extra = ()
+        if self.reads_hp:
+            if hp is None:
+                raise TypeError(
+                    f"metric {self.name!r} reads the hyperparameters (reads_hp=True): call it "
+                    "with hp=<the setting>."
+                )
+            extra = (hp,)
         if not self.per_sample:
-            return self.fn(pred, y, weight)
-        values = jnp.asarray(self.fn(pred, y))
+            return self.fn(pred, y, weight, *extra)
+        values = jnp.asarray(self.fn(pred, y, *extra))
         _check_values(self, values.shape, pred.shape, y.shape)
         if values.ndim == 2:
             values = jnp.mean(values.astype(jnp.promote_types(values.dtype, jnp.float32)), axis=1)
         return _weighted_mean(values, weight)
 
 
-def _check_signature(fn: Callable[..., Any], name: str, per_sample: bool) -> None:
+def _check_signature(fn: Callable[..., Any], name: str, per_sample: bool, reads_hp: bool) -> None:
     """Refuses, eagerly, a ``fn`` that cannot take the arguments of its form."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins and some C callables have none: trust them
         return
     args = ("pred", "y") if per_sample else ("pred", "y", "weight")
-    try:
-        sig.bind(*args)
-    except TypeError:
-        pass
-    else:
+    args += ("hp",) if reads_hp else ()
+    if _binds(sig, args):
         return
-    if per_sample and _binds(sig, ("pred", "y", "weight")):
+    if per_sample and not reads_hp and _binds(sig, ("pred", "y", "weight")):
         raise TypeError(_three_arguments(name))
-    form = "(pred, y) -> values (n,)" if per_sample else "(pred, y, weight) -> scalar"
+    form = f"({', '.join(args)}) -> " + ("values (n,)" if per_sample else "scalar")
     raise TypeError(f"metric {name!r}: fn must take {form}; its signature is {sig}.")
+
+
+def _takes_hp(fn: Callable[..., Any]) -> bool:
+    """Whether a plain callable's third positional parameter is named ``hp``."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 3 and positional[2].name == "hp"
 
 
 def _binds(sig: inspect.Signature, args: tuple) -> bool:
@@ -166,7 +201,8 @@ def _three_arguments(name: str) -> str:
         "        return (pred[:, 0] - y) ** 2   # shape (n,): no mean, no weight\n"
         "For a metric that does not decompose over examples, wrap it as "
         "jaxfit.Metric(name, fn, per_sample=False), where fn(pred, y, weight) -> scalar gives "
-        "examples of weight 0 no influence."
+        "examples of weight 0 no influence. (If the third argument is the hyperparameters, "
+        "name it hp: fn(pred, y, hp).)"
     )
 
 
@@ -198,7 +234,9 @@ def _check_values(metric: Metric, shape: tuple, pred: tuple, y: tuple) -> None:
     )
 
 
-def check_metric_output(metric: Metric, pred: Any, y: Any, *, arg: str = "data y") -> None:
+def check_metric_output(
+    metric: Metric, pred: Any, y: Any, *, hp: Any = None, arg: str = "data y"
+) -> None:
     """Checks, before compiling, that ``metric`` returns what its form promises.
 
     A per-sample metric must return ``(n,)`` or ``(n, k)`` values (shapes only, with
@@ -211,6 +249,7 @@ def check_metric_output(metric: Metric, pred: Any, y: Any, *, arg: str = "data y
       metric: the metric.
       pred: the model's prediction, or its ``jax.ShapeDtypeStruct``.
       y: the targets (concrete, or a tracer: then only shapes are checked).
+      hp: one setting's hyperparameters, for a metric that ``reads_hp``.
       arg: the targets' name in error messages.
 
     Returns:
@@ -232,22 +271,27 @@ def check_metric_output(metric: Metric, pred: Any, y: Any, *, arg: str = "data y
         return
     y_aval = jax.ShapeDtypeStruct(jnp.shape(y), jnp.result_type(y))
     pred_aval = jax.ShapeDtypeStruct(tuple(pred.shape), pred.dtype)
+    if metric.reads_hp and hp is None:
+        raise TypeError(f"check_metric_output: metric {metric.name!r} reads_hp; pass hp=.")
+    extra = (hp,) if metric.reads_hp else ()
     if metric.per_sample:
-        out = jax.eval_shape(metric.fn, pred_aval, y_aval)
+        out = jax.eval_shape(metric.fn, pred_aval, y_aval, *extra)
         _check_values(metric, tuple(getattr(out, "shape", ())), pred_aval.shape, y_aval.shape)
         return
     w_aval = jax.ShapeDtypeStruct(y_aval.shape[:1], jnp.float32)
-    out = jax.eval_shape(metric.fn, pred_aval, y_aval, w_aval)
+    out = jax.eval_shape(metric.fn, pred_aval, y_aval, w_aval, *extra)
     if tuple(getattr(out, "shape", (None,))) != ():
         raise ValueError(
             f"metric {metric.name!r} (per_sample=False) must return a scalar; it returned "
             f"{getattr(out, 'shape', type(out).__name__)}."
         )
     if not isinstance(y, Tracer) and y_aval.shape[0] >= 2:
-        _check_ignores_zero_weights(metric, pred_aval, np.asarray(y), arg)
+        _check_ignores_zero_weights(metric, pred_aval, np.asarray(y), arg, extra)
 
 
-def _check_ignores_zero_weights(metric: Metric, pred: Any, y: np.ndarray, arg: str) -> None:
+def _check_ignores_zero_weights(
+    metric: Metric, pred: Any, y: np.ndarray, arg: str, extra: tuple
+) -> None:
     m = min(y.shape[0], 16)
     y = y[:m]
     rng = np.random.default_rng(0)
@@ -258,8 +302,8 @@ def _check_ignores_zero_weights(metric: Metric, pred: Any, y: np.ndarray, arg: s
     y2 = y.copy()
     y2[dropped] = y[0]
     with jax.ensure_compile_time_eval():
-        a = np.asarray(metric.fn(jnp.asarray(p), jnp.asarray(y), jnp.asarray(weight)))
-        b = np.asarray(metric.fn(jnp.asarray(p2), jnp.asarray(y2), jnp.asarray(weight)))
+        a = np.asarray(metric.fn(jnp.asarray(p), jnp.asarray(y), jnp.asarray(weight), *extra))
+        b = np.asarray(metric.fn(jnp.asarray(p2), jnp.asarray(y2), jnp.asarray(weight), *extra))
     if not np.allclose(a, b, rtol=1e-5, atol=1e-7, equal_nan=True):
         raise ValueError(
             f"metric {metric.name!r} (per_sample=False) changes when examples of weight 0 "
@@ -431,9 +475,10 @@ def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
     A callable ``(pred, y) -> values`` returning one value per example, shape ``(n,)``
     (or ``(n, k)``, averaged over outputs), becomes a loss (target ``None``,
     ``greater_is_better=False``) named by its ``__name__``; jaxfit takes the weighted mean
-    (see :class:`jaxfit.Metric`). A callable ``(pred, y, weight)`` is refused with the form
-    to write instead. The same callable always gives the same ``Metric`` object, so it
-    never causes recompilation.
+    (see :class:`jaxfit.Metric`). A callable ``(pred, y, hp)`` (third parameter named
+    ``hp``) also reads the hyperparameters (``reads_hp=True``); one ``(pred, y, weight)``
+    is refused with the form to write instead. The same callable always gives the same
+    ``Metric`` object, so it never causes recompilation.
 
     Args:
       spec: ``"mse"``, ``"mae"``, ``"huber"``, ``"binary_cross_entropy"``,
@@ -478,7 +523,8 @@ def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
 
 @functools.cache
 def _wrap_callable(fn: Callable[..., Any]) -> Metric:
-    return Metric(getattr(fn, "__name__", None) or type(fn).__name__, fn)
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return Metric(name, fn, reads_hp=_takes_hp(fn))
 
 
 def as_class_labels(y: Any) -> Any:

@@ -117,7 +117,8 @@ class Run:
         init_key, shuffle_key = jax.random.split(key)
         state = new_train_state(self.spec.step, hp, init_key, train.x)
         params_pred = jax.eval_shape(self.spec.step.model.apply, state.params, train.x, hp)
-        dtype = jax.eval_shape(self.spec.step.loss, params_pred, train.y, train.weight).dtype
+        loss = functools.partial(self.spec.step.loss, hp=hp)
+        dtype = jax.eval_shape(loss, params_pred, train.y, train.weight).dtype
         n_val = len(self.val_steps(hp))
         return RunState(
             hp=hp,
@@ -161,7 +162,7 @@ class Run:
         def val_loss(ts: TrainState) -> jax.Array:
             assert valid is not None
             pred = spec.model.apply(ts.params, valid.x, hp)
-            return jnp.where(ts.alive, spec.loss(pred, valid.y, valid.weight), jnp.nan)
+            return jnp.where(ts.alive, spec.loss(pred, valid.y, valid.weight, hp=hp), jnp.nan)
 
         if isinstance(start, int) and isinstance(n_steps, int):
             return self._advance_static(state, start, n_steps, horizon, every, step, val_loss)
@@ -250,9 +251,9 @@ def final_metrics(
     sets = [("train", train)] + ([("val", valid)] if valid is not None else [])
     for prefix, ds in sets:
         pred = apply(params, ds.x, hp)
-        out[f"{prefix}_loss"] = spec.step.loss(pred, ds.y, ds.weight)
+        out[f"{prefix}_loss"] = spec.step.loss(pred, ds.y, ds.weight, hp=hp)
         for m in spec.metrics:
-            out[f"{prefix}_{m.name}"] = m(pred, ds.y, ds.weight)
+            out[f"{prefix}_{m.name}"] = m(pred, ds.y, ds.weight, hp=hp)
     return out
 
 

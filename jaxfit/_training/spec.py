@@ -172,7 +172,7 @@ class Inputs:
                         m, data.y, arg=f"{arg} y", n_outputs=k, model=self.spec.model.name
                     )
                 if arg == "data" and pred is not None:
-                    check_metric_output(m, pred, data.y, arg=f"{arg} y")
+                    check_metric_output(m, pred, data.y, hp=hp, arg=f"{arg} y")
 
 
 def _all_ones(data: Dataset | None) -> bool:

@@ -111,7 +111,7 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
         l2 = l2 / ((jnp.sum(batch.weight) if n_train is None else n_train) * n_outputs)
 
     def objective(params):
-        loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight)
+        loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight, hp=hp)
         total = loss if l2 is None else loss + l2 * l2_penalty(params)
         return total, loss
 
