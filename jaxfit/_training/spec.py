@@ -34,7 +34,6 @@ __all__ = [
     "check_key",
     "check_model",
     "default_eval_every",
-    "output_width",
     "step_spec",
     "validate_inputs",
 ]
@@ -193,16 +192,9 @@ def prediction_shape(model: Model, hp: Any, x: Any) -> jax.ShapeDtypeStruct | No
     return _prediction_shape(model, treedef, avals, (tuple(x.shape), jnp.result_type(x)))
 
 
-def output_width(model: Model, hp: Any, x: Any) -> int | None:
-    """The width ``k`` of ``model``'s predictions ``(n, k)`` on ``x`` under ``hp``.
-
-    ``None`` when the prediction is not ``(n,)`` or ``(n, k)``; a prediction ``(n,)``
-    counts as one output. From shapes only, see :func:`prediction_shape`.
-    """
-    return _width(prediction_shape(model, hp, x))
-
-
 def _width(pred: jax.ShapeDtypeStruct | None) -> int | None:
+    """The width ``k`` of a prediction ``(n, k)``; ``(n,)`` counts as one output; ``None``
+    for any other shape."""
     if pred is None or len(pred.shape) not in (1, 2):
         return None
     return pred.shape[1] if len(pred.shape) == 2 else 1
