@@ -1,4 +1,5 @@
-"""Models as pairs of pure functions, ``init(key, x, hp)`` and ``apply(params, x, hp)``."""
+"""Models as pairs of pure functions, ``init(key, x, hp)`` and ``apply(params, x, hp)``,
+optionally with non-trained state, a per-step key and a train/eval flag."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 import inspect
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +18,9 @@ __all__ = [
     "ACTIVATIONS",
     "MODELS",
     "Model",
+    "Variables",
+    "apply_model",
+    "init_model",
     "linear",
     "logistic",
     "mlp",
@@ -33,6 +37,39 @@ _WRAP_HINT = (
 )
 
 
+class Variables(NamedTuple):
+    """A model's trained parameters and its non-trained state, as one pytree.
+
+    A model whose ``init`` returns ``Variables`` is *stateful*: ``state`` (batch
+    statistics, a scaler's means, ...) is carried through training like the parameters but
+    is never differentiated, optimised, penalised or decayed; ``apply`` receives it as
+    ``state=`` and returns ``(pred, new_state)``. The new state is kept after training
+    steps; validation, metrics and :func:`jaxfit.predict` use the state without changing
+    it. The results of a stateful model (``FitResult.params``, ``SweepResult.params(i)``)
+    are ``Variables``, and :func:`jaxfit.predict` takes them as they are.
+
+    Attributes:
+      params: the trained parameters (a pytree).
+      state: the non-trained state (a pytree; not ``None``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> def init(key, x, hp, weight):  # the mean of the training inputs, as state
+      ...     mean = jnp.sum(weight[:, None] * x, 0) / jnp.sum(weight)
+      ...     return jaxfit.Variables({"w": jnp.zeros((x.shape[1], 1))}, {"mean": mean})
+      >>> def apply(params, x, hp, *, state):
+      ...     return (x - state["mean"]) @ params["w"], state
+      >>> centred = jaxfit.Model(init, apply, name="centred")
+      >>> x = jnp.array([[1.0], [3.0]])
+      >>> variables = jaxfit.init_model(centred, jax.random.key(0), x, None, jnp.ones(2))
+      >>> variables.state["mean"].tolist()
+      [2.0]
+    """
+
+    params: Any
+    state: Any
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Model:
     """A model: two pure functions configured by the static hyperparameters.
@@ -45,11 +82,28 @@ class Model:
     on numeric fields in ``init``. Weight matrices are the leaves with ``ndim >= 2``:
     ``l2`` and ``weight_decay`` apply to them, not to biases.
 
+    Randomness, modes and state are declared by the signatures, and each is optional:
+
+    - ``init(key, x, hp, weight)``: an ``init`` with a parameter named ``weight`` receives
+      the training sample weights ``(n,)`` (a cross-validation fold's mask included), e.g.
+      to standardise with the statistics of each fold's own training rows.
+    - ``apply(params, x, hp, *, key, train, weight)``: an ``apply`` with a parameter named
+      ``key`` gets a fresh PRNG key at every training step (dropout; :func:`jaxfit.step_key`
+      says which) and ``None`` outside training; one named ``train`` gets ``True`` in
+      training steps and ``False`` for validation, metrics and prediction; one named
+      ``weight`` gets the rows' sample weights. Rows of weight 0 are rows the model must
+      not learn from (another fold's, a minibatch's padding): a model that computes batch
+      statistics must take ``weight`` and leave them out, or its statistics leak the
+      held-out fold (jaxfit warns when that can happen).
+    - ``init`` returning :class:`jaxfit.Variables` ``(params, state)`` makes the model
+      stateful: ``apply`` then takes ``state=`` and returns ``(pred, new_state)``.
+
+    :func:`jaxfit.from_nnx`, :func:`jaxfit.from_linen` and :func:`jaxfit.from_equinox`
+    build models from flax and equinox modules as their documentation writes them.
+
     A ``Model`` is a static argument of compiled functions, so it is hashable, compared by
     the identity of its two functions: build it once and reuse it (a fresh lambda per call
-    would recompile). To wrap an equinox module, split its arrays from its structure:
-    ``params, static = eqx.partition(net, eqx.is_array)`` and
-    ``apply=lambda p, x, hp: jax.vmap(eqx.combine(p, static))(x)``.
+    would recompile).
 
     Attributes:
       init: ``init(key, x, hp) -> params``.
@@ -82,6 +136,26 @@ class Model:
         if not isinstance(self.name, str):
             raise TypeError(f"Model.name={self.name!r} must be a str.")
 
+    @property
+    def takes_key(self) -> bool:
+        """Whether ``apply`` takes a per-step ``key`` (it has a parameter named ``key``)."""
+        return "key" in _parameters(self.apply)
+
+    @property
+    def takes_train(self) -> bool:
+        """Whether ``apply`` takes the ``train`` flag."""
+        return "train" in _parameters(self.apply)
+
+    @property
+    def init_takes_weight(self) -> bool:
+        """Whether ``init`` takes the training sample ``weight``."""
+        return "weight" in _parameters(self.init)
+
+    @property
+    def apply_takes_weight(self) -> bool:
+        """Whether ``apply`` takes the rows' sample ``weight``."""
+        return "weight" in _parameters(self.apply)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model):
             return NotImplemented
@@ -89,6 +163,154 @@ class Model:
 
     def __hash__(self) -> int:
         return hash((id(self.init), id(self.apply), self.name))
+
+
+def init_model(model: Model, key: jax.Array, x: Any, hp: Any, weight: Any = None) -> Any:
+    """``model.init``, passing ``weight`` when it takes it (ones when ``weight`` is ``None``).
+
+    Args:
+      model: the model.
+      key: the initialisation key.
+      x: the training inputs (their shape and dtype, or their statistics).
+      hp: the hyperparameters.
+      weight: the training rows' sample weights, for an ``init`` that takes them.
+
+    Returns:
+      The parameters, or :class:`jaxfit.Variables` for a stateful model.
+
+    Raises:
+      TypeError: when ``init`` returns ``Variables`` whose state is ``None``, or the model
+        is stateful and its ``apply`` has no ``state`` parameter.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> params = jaxfit.init_model(jaxfit.linear(), jax.random.key(0), jnp.ones((3, 2)),
+      ...                            jaxfit.Hyperparams())
+      >>> params["w"].shape
+      (2, 1)
+    """
+    if model.init_takes_weight:
+        if weight is None:
+            weight = jnp.ones((jnp.shape(x)[0],), _features_and_dtype_any(x))
+        out = model.init(key, x, hp, weight=weight)
+    else:
+        out = model.init(key, x, hp)
+    if isinstance(out, Variables):
+        if out.state is None:
+            raise TypeError(
+                f"model {model.name!r}: init returned jaxfit.Variables with state=None; return "
+                "the parameters alone for a model without state."
+            )
+        if "state" not in _parameters(model.apply):
+            raise TypeError(
+                f"model {model.name!r}: init returned jaxfit.Variables (a stateful model), so "
+                "apply must take the state: apply(params, x, hp, *, state) -> (pred, new_state)."
+            )
+    return out
+
+
+def apply_model(
+    model: Model,
+    variables: Any,
+    x: Any,
+    hp: Any,
+    *,
+    key: jax.Array | None = None,
+    train: bool = False,
+    weight: Any = None,
+) -> tuple[Any, Any]:
+    """``model.apply`` with what its signature asks for: ``(pred, new_state)``.
+
+    ``variables`` are the parameters, or :class:`jaxfit.Variables` for a stateful model
+    (whose new state is returned; ``None`` otherwise). ``key`` is passed to an ``apply``
+    that takes one, ``train`` to one that takes the flag, and ``weight`` (the rows'
+    sample weights, ones when ``None``) to one that takes it.
+
+    Args:
+      model: the model.
+      variables: its parameters, or :class:`jaxfit.Variables` for a stateful model.
+      x: the inputs.
+      hp: the hyperparameters.
+      key: the step's key (``None`` outside training).
+      train: whether this is a training step.
+      weight: the rows' sample weights.
+
+    Returns:
+      ``(pred, new_state)``, ``new_state`` ``None`` for a model without state.
+
+    Raises:
+      TypeError: a stateful ``apply`` that does not return ``(pred, new_state)`` with the
+        state's structure.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxfit
+      >>> hp, x = jaxfit.Hyperparams(), jnp.ones((3, 2))
+      >>> params = jaxfit.init_model(jaxfit.linear(), jax.random.key(0), x, hp)
+      >>> pred, state = jaxfit.apply_model(jaxfit.linear(), params, x, hp)
+      >>> pred.shape, state
+      ((3, 1), None)
+    """
+    kwargs: dict[str, Any] = {}
+    if model.takes_key:
+        kwargs["key"] = key
+    if model.takes_train:
+        kwargs["train"] = train
+    if model.apply_takes_weight:
+        if weight is None:
+            weight = jnp.ones((jnp.shape(x)[0],), _features_and_dtype_any(x))
+        kwargs["weight"] = weight
+    if not isinstance(variables, Variables):
+        if "state" in _parameters(model.apply) and _required(model.apply, "state"):
+            raise TypeError(
+                f"model {model.name!r}: apply takes a state, but it was given parameters alone; "
+                "a stateful model's init returns jaxfit.Variables(params, state), and its "
+                "results (FitResult.params) are Variables: pass them as they are."
+            )
+        return model.apply(variables, x, hp, **kwargs), None
+    out = model.apply(variables.params, x, hp, state=variables.state, **kwargs)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"model {model.name!r} is stateful (its init returned jaxfit.Variables), so apply "
+            f"must return (pred, new_state); got {type(out).__name__}."
+        )
+    pred, new_state = out
+    if jax.tree.structure(new_state) != jax.tree.structure(variables.state):
+        raise TypeError(
+            f"model {model.name!r}: apply returned a new state of structure "
+            f"{jax.tree.structure(new_state)}, but the state has structure "
+            f"{jax.tree.structure(variables.state)}; return the state with the same structure."
+        )
+    return pred, new_state
+
+
+@functools.lru_cache(maxsize=1024)
+def _parameters_cached(call: Any) -> frozenset[str]:
+    try:
+        params = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+def _parameters(call: Any) -> frozenset[str]:
+    """The named parameters of ``call`` (none for a callable without a signature)."""
+    try:
+        return _parameters_cached(call)
+    except TypeError:  # unhashable callable
+        return _parameters_cached.__wrapped__(call)
+
+
+def _required(call: Any, name: str) -> bool:
+    try:
+        p = inspect.signature(call).parameters[name]
+    except (TypeError, ValueError, KeyError):
+        return False
+    return p.default is p.empty
+
+
+def _features_and_dtype_any(x: Any) -> Any:
+    dtype = jnp.result_type(x)
+    return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
 
 
 def _check_three_positional(field: str, call: Any) -> None:
@@ -101,8 +323,10 @@ def _check_three_positional(field: str, call: Any) -> None:
         signature = inspect.signature(call)
     except (TypeError, ValueError):  # builtins and some C extensions: trust the caller
         return
+    extras = ("weight",) if field == "init" else ("key", "train", "state", "weight")
+    named = {n for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD}
     try:
-        signature.bind(None, None, None)
+        signature.bind(None, None, None, **{n: None for n in extras if n in named})
     except TypeError as e:
         raise TypeError(
             f"Model.{field}={call!r:.80} has signature {signature}, which cannot be called as "
@@ -217,6 +441,14 @@ def mlp(n_outputs: int = 1) -> Model:
     layer; biases start at zero. ``"gelu"`` is the exact (erf) form. With
     ``hp.hidden == ()`` the model is linear with a random start.
 
+    Dropout: when the hyperparameter class has a ``dropout`` field (the rate, a numeric
+    leaf, so it is swept without recompiling), each hidden layer's output is multiplied
+    in training by a fresh mask of ``Bernoulli(1 - dropout) / (1 - dropout)`` (inverted
+    dropout: nothing to rescale at evaluation, where no unit is dropped). Declare it as
+    ``dropout: float = jaxfit.numeric(0.1, ge=0.0, lt=1.0)`` in a subclass of
+    :class:`jaxfit.Hyperparams`; without the field there is no dropout and no random
+    number is drawn.
+
     Args:
       n_outputs: the number of outputs ``k`` (a positive int, else TypeError/ValueError).
 
@@ -235,6 +467,19 @@ def mlp(n_outputs: int = 1) -> Model:
       [(3, 16), (16, 8), (8, 2)]
       >>> model.apply(params, x, hp).shape
       (5, 2)
+
+      With dropout, a training call needs a key; evaluation drops nothing:
+
+      >>> @jaxfit.hyperparams
+      ... class Dropout(jaxfit.Hyperparams):
+      ...     dropout: float = jaxfit.numeric(0.5, ge=0.0, lt=1.0)
+      >>> hp = Dropout(hidden=(16,))
+      >>> params = model.init(jax.random.key(0), x, hp)
+      >>> a = model.apply(params, x, hp, key=jax.random.key(1), train=True)
+      >>> b = model.apply(params, x, hp, key=jax.random.key(2), train=True)
+      >>> bool(jnp.allclose(a, b)), bool(jnp.allclose(model.apply(params, x, hp),
+      ...                                             model.apply(params, x, hp)))
+      (False, True)
     """
     return _mlp(_positive_int("mlp", "n_outputs", n_outputs))
 
@@ -287,11 +532,31 @@ def _mlp(k: int) -> Model:
             layers.append({"w": w, "b": jnp.zeros((fan_out,), dtype)})
         return tuple(layers)
 
-    def apply(params: tuple[dict[str, jax.Array], ...], x: jax.Array, hp: Any) -> jax.Array:
+    def apply(
+        params: tuple[dict[str, jax.Array], ...],
+        x: jax.Array,
+        hp: Any,
+        *,
+        key: jax.Array | None = None,
+        train: bool = False,
+    ) -> jax.Array:
         act = _ACTIVATION_FNS[_static(hp, "activation")]
         h = _as_matrix(x).astype(params[0]["w"].dtype)
-        for layer in params[:-1]:
+        rate = getattr(hp, "dropout", None) if train else None
+        keys = None
+        if rate is not None:
+            if key is None:
+                raise ValueError(
+                    "mlp: hp.dropout is set, so a training call needs a key: "
+                    "apply(params, x, hp, key=..., train=True)."
+                )
+            keys = jax.random.split(key, max(len(params) - 1, 1))
+        for i, layer in enumerate(params[:-1]):
             h = act(_dense(layer, h))
+            if keys is not None:
+                keep = 1.0 - jnp.asarray(rate, h.dtype)
+                mask = jax.random.bernoulli(keys[i], keep, h.shape)
+                h = jnp.where(mask, h / keep, jnp.zeros((), h.dtype))
         return _dense(params[-1], h)
 
     return Model(init=init, apply=apply, name="mlp")

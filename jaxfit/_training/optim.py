@@ -9,6 +9,8 @@ static fields ``optimizer``, ``schedule`` and ``steps`` choose code paths in Pyt
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -18,7 +20,14 @@ import optax
 
 from .penalty import weight_mask
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "eval_params_of",
+    "make_optimizer",
+    "make_schedule",
+    "with_eval_params",
+]
 
 # optax.adagrad's default: the squared-gradient sum starts at 0.1 (PyTorch starts at 0).
 _ADAGRAD_INITIAL_ACCUMULATOR = 0.1
@@ -401,3 +410,76 @@ def _check_steps(hp: Any) -> None:
         )
     if steps < 1:
         raise ValueError(f"hp.steps={steps!r} must be a positive integer (>= 1).")
+
+
+def with_eval_params(
+    optimizer: Callable[[Any], optax.GradientTransformation] | None,
+    eval_params: Callable[[Any, Any, Any], Any],
+) -> Callable[[Any], optax.GradientTransformation]:
+    """An optimizer factory that declares the parameters to evaluate at.
+
+    Some optimizers train at one point and should be evaluated at another: schedule-free
+    methods (``optax.contrib.schedule_free_eval_params``), Polyak / EMA averages kept in
+    the optimizer state, Lookahead's slow weights. ``eval_params(params, opt_state, hp)``
+    maps the training parameters and the optimizer state to the parameters that the
+    validation curve, the final metrics and the returned parameters use. Training itself
+    continues from the training parameters; :func:`jaxfit.fit` with
+    ``keep_opt_state=True`` returns the final optimizer state too.
+
+    Pass the result as ``optimizer=`` to :func:`jaxfit.fit` or :func:`jaxfit.sweep`.
+    An optimizer factory may also declare the transform itself, as an attribute
+    ``eval_params`` of the factory function.
+
+    Args:
+      optimizer: ``hp -> optax.GradientTransformation`` (``None``:
+        :func:`jaxfit.make_optimizer`).
+      eval_params: ``(params, opt_state, hp) -> params`` of the same structure, traceable.
+
+    Returns:
+      The factory (equal arguments return the same function, so compiled programs are
+      reused).
+
+    Raises:
+      TypeError: when either argument is not callable.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, optax, jaxfit
+      >>> def schedule_free(hp):
+      ...     return optax.contrib.schedule_free_adamw(hp.learning_rate)
+      >>> opt = jaxfit.with_eval_params(
+      ...     schedule_free,
+      ...     lambda params, state, hp: optax.contrib.schedule_free_eval_params(state, params))
+      >>> x = jnp.linspace(-1, 1, 32); y = 2 * x + 1
+      >>> hp = jaxfit.Hyperparams(learning_rate=0.1, steps=200)
+      >>> r = jaxfit.fit(jaxfit.linear(), "mse", (x, y), hp, key=jax.random.key(0),
+      ...                optimizer=opt, keep_opt_state=True)
+      >>> round(float(r.params["w"][0, 0]), 1), type(r.opt_state).__name__
+      (2.0, 'ScheduleFreeState')
+    """
+    if optimizer is None:
+        optimizer = make_optimizer
+    for name, fn in (("optimizer", optimizer), ("eval_params", eval_params)):
+        if not callable(fn):
+            raise TypeError(f"with_eval_params: {name}={fn!r:.80} must be callable.")
+    return _with_eval_params(optimizer, eval_params)
+
+
+@functools.cache
+def _with_eval_params(optimizer: Callable, eval_params: Callable) -> Callable:
+    def factory(hp: Any) -> optax.GradientTransformation:
+        return optimizer(hp)
+
+    factory.eval_params = eval_params  # type: ignore[attr-defined]
+    factory.__name__ = factory.__qualname__ = getattr(optimizer, "__name__", "optimizer")
+    return factory
+
+
+def eval_params_of(optimizer: Any) -> Callable[[Any, Any, Any], Any] | None:
+    """The evaluation transform an optimizer factory declares (its ``eval_params``), if any."""
+    fn = getattr(optimizer, "eval_params", None)
+    if fn is not None and not callable(fn):
+        raise TypeError(
+            f"the optimizer factory's eval_params={fn!r:.80} must be a callable "
+            "(params, opt_state, hp) -> params."
+        )
+    return fn

@@ -27,10 +27,61 @@ import jax.numpy as jnp
 
 from .data import Dataset
 from .minibatch import Batcher
-from .spec import RunSpec
+from .models import Variables, apply_model
+from .optim import eval_params_of
+from .spec import RunSpec, StepSpec
 from .step import TrainState, guarded_step, new_train_state
 
-__all__ = ["Run", "RunState", "final_metrics", "val_steps"]
+__all__ = ["Run", "RunState", "eval_variables", "final_metrics", "step_key", "val_steps"]
+
+# Folded into a run's shuffle key to derive the per-step keys a model's apply may take.
+_STEP_KEY_SALT = 0x5EED
+
+
+def step_key(key: jax.Array, step: Any) -> jax.Array:
+    """The key a model's ``apply`` receives at training step ``step`` of a run keyed ``key``.
+
+    :func:`jaxfit.fit` with ``key`` splits it into an initialisation key and a shuffle key
+    ``s``; step ``t`` (counted from 0 over the whole run) gets
+    ``fold_in(fold_in(s, 0x5EED), t)``. In a sweep, ``key`` is the row's key (see
+    :func:`jaxfit.sweep`). A hand-written loop that draws its dropout keys this way trains
+    exactly as jaxfit does; a run that stops and continues draws the same keys.
+
+    Args:
+      key: the run's key (what :func:`jaxfit.fit` was given).
+      step: the global step (an int or an int32 scalar).
+
+    Returns:
+      The step's PRNG key.
+
+    Examples:
+      >>> import jax, jaxfit
+      >>> k = jax.random.key(0)
+      >>> bool((jax.random.key_data(jaxfit.step_key(k, 3))
+      ...       == jax.random.key_data(jaxfit.step_key(k, 3))).all())
+      True
+    """
+    _, shuffle = jax.random.split(key)
+    return _step_key(shuffle, step)
+
+
+def eval_variables(spec: StepSpec, ts: TrainState, hp: Any) -> Any:
+    """The parameters a run is evaluated at: the training parameters, or what the
+    optimizer's evaluation transform (:func:`jaxfit.with_eval_params`) makes of them and
+    the optimizer state; with the model's state as :class:`jaxfit.Variables` if it has one."""
+    fn = eval_params_of(spec.optimizer)
+    params = ts.params if fn is None else fn(ts.params, ts.opt_state, hp)
+    if fn is not None and jax.tree.structure(params) != jax.tree.structure(ts.params):
+        raise TypeError(
+            "the optimizer's eval_params returned a tree of structure "
+            f"{jax.tree.structure(params)}, but the parameters have structure "
+            f"{jax.tree.structure(ts.params)}; it must return parameters of the same structure."
+        )
+    return params if ts.model_state is None else Variables(params, ts.model_state)
+
+
+def _step_key(shuffle_key: jax.Array, step: Any) -> jax.Array:
+    return jax.random.fold_in(jax.random.fold_in(shuffle_key, _STEP_KEY_SALT), step)
 
 
 class RunState(NamedTuple):
@@ -59,7 +110,7 @@ class RunState(NamedTuple):
         """``vmap`` axes for a batch of states whose step count is shared (unbatched):
         ``axis`` for every leaf but ``train.step``, which gets ``None``. Pass it as
         ``in_axes`` / ``out_axes`` for the state."""
-        train = TrainState._make([axis, axis, None, axis, axis, axis, axis])
+        train = TrainState._make([axis, axis, None, axis, axis, axis, axis, axis])
         return RunState._make([axis, train, axis, axis, axis, axis])
 
 
@@ -115,8 +166,11 @@ class Run:
         """
         train, _ = self._sets()
         init_key, shuffle_key = jax.random.split(key)
-        state = new_train_state(self.spec.step, hp, init_key, train.x)
-        params_pred = jax.eval_shape(self.spec.step.model.apply, state.params, train.x, hp)
+        state = new_train_state(self.spec.step, hp, init_key, train.x, train.weight)
+        model = self.spec.step.model
+        params_pred = jax.eval_shape(
+            lambda v, x: apply_model(model, v, x, hp)[0], state.variables, train.x
+        )
         loss = functools.partial(self.spec.step.loss, hp=hp)
         dtype = jax.eval_shape(loss, params_pred, train.y, train.weight).dtype
         n_val = len(self.val_steps(hp))
@@ -153,15 +207,19 @@ class Run:
         every = self.spec.eval_every if valid is not None else None
         n_val = len(self.val_steps(hp))
 
+        takes_key = spec.model.takes_key
+
         def step(carry, t):
             ts, order = carry
             batch, order = batch_at(t, order)
-            ts, m = guarded_step(spec, hp, ts, batch, n_train)
+            key = _step_key(state.key, t) if takes_key else None
+            ts, m = guarded_step(spec, hp, ts, batch, n_train, key)
             return (ts, order), m.loss
 
         def val_loss(ts: TrainState) -> jax.Array:
             assert valid is not None
-            pred = spec.model.apply(ts.params, valid.x, hp)
+            variables = eval_variables(spec, ts, hp)
+            pred, _ = apply_model(spec.model, variables, valid.x, hp, weight=valid.weight)
             return jnp.where(ts.alive, spec.loss(pred, valid.y, valid.weight, hp=hp), jnp.nan)
 
         if isinstance(start, int) and isinstance(n_steps, int):
@@ -232,25 +290,29 @@ class Run:
         return jax.lax.while_loop(lambda c: c.train.step < end, segment, state)
 
     def evaluate(self, state: RunState) -> dict[str, jax.Array]:
-        """The loss and the spec's metrics at the state's parameters, over the whole
-        training set (``train_*``) and the validation set (``val_*``).
+        """The loss and the spec's metrics at the state's parameters (after the
+        optimizer's evaluation transform, if it declares one), over the whole training set
+        (``train_*``) and the validation set (``val_*``).
 
         A diverged run's parameters are its last finite ones, and so are these values:
         what ``fit`` keeps as ``last_good_metrics`` (its ``metrics`` are then NaN).
         """
         train, valid = self._sets()
-        return final_metrics(self.spec, state.hp, state.train.params, train, valid)
+        variables = eval_variables(self.spec.step, state.train, state.hp)
+        return final_metrics(self.spec, state.hp, variables, train, valid)
 
 
 def final_metrics(
     spec: RunSpec, hp: Any, params: Any, train: Dataset, valid: Dataset | None
 ) -> dict[str, jax.Array]:
-    """``train_loss``, ``val_loss`` and ``train_<m>`` / ``val_<m>`` for the spec's metrics."""
-    apply = spec.step.model.apply
+    """``train_loss``, ``val_loss`` and ``train_<m>`` / ``val_<m>`` for the spec's metrics.
+
+    ``params`` are the parameters, or :class:`jaxfit.Variables` for a stateful model."""
+    model = spec.step.model
     out: dict[str, jax.Array] = {}
     sets = [("train", train)] + ([("val", valid)] if valid is not None else [])
     for prefix, ds in sets:
-        pred = apply(params, ds.x, hp)
+        pred, _ = apply_model(model, params, ds.x, hp, weight=ds.weight)
         out[f"{prefix}_loss"] = spec.step.loss(pred, ds.y, ds.weight, hp=hp)
         for m in spec.metrics:
             out[f"{prefix}_{m.name}"] = m(pred, ds.y, ds.weight, hp=hp)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from .contract import steps_of
 from .data import Dataset, as_dataset
 from .losses import Metric, as_class_labels, check_metric_output, check_targets, get_metric
 from .minibatch import epoch_batches
-from .models import Model
+from .models import Model, Variables, apply_model, init_model
 from .optim import make_optimizer
 
 __all__ = [
@@ -145,6 +146,7 @@ class Inputs:
             if fold_train is not None:
                 weights = weights * np.asarray(fold_train)
             batches = epoch_batches(weights, getattr(hp, "batch_size", None))
+            _warn_if_state_sees_held_out_rows(self.spec.model, hp, self.train.x, weights)
         # Under cross-validation each row's fold masks multiply both sets' weights.
         plain = fold_train is None
         unit = (plain and _all_ones(self.train), plain and _all_ones(self.valid))
@@ -172,6 +174,61 @@ class Inputs:
                     )
                 if arg == "data" and pred is not None:
                     check_metric_output(m, pred, data.y, hp=hp, arg=f"{arg} y")
+
+
+def _warn_if_state_sees_held_out_rows(model: Model, hp: Any, x: Any, weights: Any) -> None:
+    """Warns when a model's state changes in training steps (batch statistics) while its
+    training batches hold rows of weight 0 that its ``apply`` cannot tell apart (it takes
+    no ``weight``): the statistics would include another fold's rows, or a minibatch's
+    padding."""
+    if model.apply_takes_weight or not state_changes_in_training(model, hp, x):
+        return
+    n = weights.shape[1]
+    bs = getattr(hp, "batch_size", None)
+    counts = (weights > 0).sum(axis=1)
+    if bs is None or bs >= n:
+        zero_rows = bool((counts < n).any())
+    else:
+        zero_rows = bool(((counts > bs) & (counts % bs != 0)).any() or (counts < bs).any())
+    if zero_rows:
+        warnings.warn(
+            f"model {model.name!r} updates a state in training (e.g. batch statistics), but "
+            "its apply takes no `weight`: its training batches hold rows of weight 0 (another "
+            "cross-validation fold's, or a minibatch's padding), which such statistics "
+            "include, so held-out rows leak into training. Give apply a `weight` parameter "
+            "and leave rows of weight 0 out of the statistics, or choose a batch_size that "
+            "divides every fold's training rows.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def state_changes_in_training(model: Model, hp: Any, x: Any) -> bool:
+    """Whether a training step of ``model`` can change its state (``False`` for a model
+    without state, or whose ``apply`` returns its state as it came: traced, nothing runs)."""
+    leaves, treedef = jax.tree.flatten(hp)
+    avals = tuple((tuple(jnp.shape(v)), jnp.result_type(v)) for v in leaves)
+    x_aval = (tuple(jnp.shape(x)), jnp.result_type(x))
+    return _state_changes(model, treedef, avals, x_aval)
+
+
+@functools.lru_cache(maxsize=256)
+def _state_changes(model: Model, treedef: Any, avals: tuple, x_aval: tuple) -> bool:
+    hp = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(*a) for a in avals])
+    x = jax.ShapeDtypeStruct(*x_aval)
+    key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype)
+    variables = jax.eval_shape(lambda k, x: init_model(model, k, x, hp), key, x)
+    if not isinstance(variables, Variables):
+        return False
+
+    def new_state(params, state, x, key):
+        out = apply_model(model, Variables(params, state), x, hp, key=key, train=True)
+        return out[1]
+
+    jaxpr = jax.make_jaxpr(new_state)(variables.params, variables.state, x, key).jaxpr
+    n_params = len(jax.tree.leaves(variables.params))
+    state_in = jaxpr.invars[n_params : n_params + len(jax.tree.leaves(variables.state))]
+    return any(out is not var for out, var in zip(jaxpr.outvars, state_in, strict=True))
 
 
 def _all_ones(data: Dataset | None) -> bool:
@@ -205,7 +262,7 @@ def _prediction_shape(
     model: Model, treedef: Any, avals: tuple, x_aval: tuple
 ) -> jax.ShapeDtypeStruct | None:
     def predict(key: jax.Array, x: jax.Array, hp: Any) -> Any:
-        return model.apply(model.init(key, x, hp), x, hp)
+        return apply_model(model, init_model(model, key, x, hp), x, hp)[0]
 
     hp = jax.tree.unflatten(treedef, [jax.ShapeDtypeStruct(*a) for a in avals])
     pred = jax.eval_shape(predict, jax.random.key(0), jax.ShapeDtypeStruct(*x_aval), hp)

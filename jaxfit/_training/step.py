@@ -14,7 +14,7 @@ import optax
 
 from .data import Dataset
 from .losses import Metric
-from .models import Model
+from .models import Model, Variables, apply_model, init_model
 from .penalty import l2_penalty
 from .spec import OptimizerFactory, StepSpec, check_hp, check_key, step_spec
 
@@ -40,6 +40,9 @@ class TrainState(NamedTuple):
       death_step: the step at which it stopped, or -1.
       cause: why it stopped: an index into ``jaxfit.CAUSES`` (0 = still alive).
       threshold: the objective above which a step counts as an explosion (set at step 0).
+      model_state: a stateful model's non-trained state (batch statistics, ...), ``None``
+        for a model without state (see :class:`jaxfit.Variables`); like ``params``, kept
+        at its last good value once the run stops.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxfit
@@ -56,6 +59,15 @@ class TrainState(NamedTuple):
     death_step: jax.Array
     cause: jax.Array
     threshold: jax.Array
+    model_state: Any = None
+
+    @property
+    def variables(self) -> Any:
+        """The parameters, or :class:`jaxfit.Variables` ``(params, model_state)`` for a
+        stateful model: what ``apply`` and :func:`jaxfit.predict` take."""
+        if self.model_state is None:
+            return self.params
+        return Variables(self.params, self.model_state)
 
 
 class StepMetrics(NamedTuple):
@@ -81,8 +93,15 @@ class StepMetrics(NamedTuple):
     alive: jax.Array
 
 
-def new_train_state(spec: StepSpec, hp: Any, key: jax.Array, x: jax.Array) -> TrainState:
-    params = spec.model.init(key, x, hp)
+def new_train_state(
+    spec: StepSpec, hp: Any, key: jax.Array, x: jax.Array, weight: Any = None
+) -> TrainState:
+    variables = init_model(spec.model, key, x, hp, weight)
+    params, model_state = (
+        (variables.params, variables.state)
+        if isinstance(variables, Variables)
+        else (variables, None)
+    )
     tx = spec.optimizer(hp)
     dtype = jnp.result_type(*jax.tree.leaves(params)) if jax.tree.leaves(params) else x.dtype
     return TrainState(
@@ -93,15 +112,32 @@ def new_train_state(spec: StepSpec, hp: Any, key: jax.Array, x: jax.Array) -> Tr
         death_step=jnp.full((), -1, jnp.int32),
         cause=jnp.zeros((), jnp.int32),
         threshold=jnp.full((), jnp.inf, dtype),
+        model_state=model_state,
     )
 
 
-def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_train: Any = None):
+def guarded_step(
+    spec: StepSpec,
+    hp: Any,
+    state: TrainState,
+    batch: Dataset,
+    n_train: Any = None,
+    key: jax.Array | None = None,
+):
     """One guarded optimizer step; a setting that fails keeps its last good state.
 
     ``n_train`` (the training set's total weight) scales the ``l2`` penalty when
     ``hp.l2_scaling == "sum"``; ``None`` means the batch is the whole training set.
+    ``key`` is the step's key for a model whose ``apply`` takes one (dropout), and the
+    model's ``apply`` gets ``train=True``; a stateful model's new state is kept with the
+    parameters (and, like them, not when the step fails).
     """
+    model = spec.model
+    if model.takes_key and key is None:
+        raise ValueError(
+            f"model {model.name!r} takes a per-step key (its apply has a `key` parameter), but "
+            "the step was given none: pass key= to the step."
+        )
     tx = spec.optimizer(hp)
     l2 = getattr(hp, "l2", None)
     if l2 is not None and getattr(hp, "l2_scaling", "mean") == "sum":
@@ -110,16 +146,23 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
         n_outputs = math.prod(batch.y.shape[1:])
         l2 = l2 / ((jnp.sum(batch.weight) if n_train is None else n_train) * n_outputs)
 
-    def objective(params):
-        loss = spec.loss(spec.model.apply(params, batch.x, hp), batch.y, batch.weight, hp=hp)
+    def forward(params):
+        variables = params if state.model_state is None else Variables(params, state.model_state)
+        pred, model_state = apply_model(
+            model, variables, batch.x, hp, key=key, train=True, weight=batch.weight
+        )
+        loss = spec.loss(pred, batch.y, batch.weight, hp=hp)
         total = loss if l2 is None else loss + l2 * l2_penalty(params)
-        return total, loss
+        return total, (loss, model_state)
 
-    (total, loss), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+    def objective(params):
+        return forward(params)[0]
+
+    (total, (loss, model_state)), grads = jax.value_and_grad(forward, has_aux=True)(state.params)
     if isinstance(tx, optax.GradientTransformationExtraArgs):  # e.g. L-BFGS's line search
         updates, opt_state = tx.update(
             grads, state.opt_state, state.params,
-            value=total, grad=grads, value_fn=lambda p: objective(p)[0],
+            value=total, grad=grads, value_fn=objective,
         )  # fmt: skip
     else:
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -132,11 +175,15 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
     grad_leaves = jax.tree.leaves(grads)
     new_params = [a for a in jax.tree.leaves(params) if jnp.issubdtype(a.dtype, jnp.inexact)]
     new_opt = [a for a in jax.tree.leaves(opt_state) if jnp.issubdtype(a.dtype, jnp.inexact)]
+    new_model = [a for a in jax.tree.leaves(model_state) if jnp.issubdtype(a.dtype, jnp.inexact)]
     any_nan = (
         jnp.isnan(total) | _any(jnp.isnan, grad_leaves) | _any(jnp.isnan, new_params)
-        | _any(jnp.isnan, new_opt)
+        | _any(jnp.isnan, new_opt) | _any(jnp.isnan, new_model)
     )  # fmt: skip
-    any_inf = jnp.isinf(total) | _any(jnp.isinf, grad_leaves) | _any(jnp.isinf, new_params)
+    any_inf = (
+        jnp.isinf(total) | _any(jnp.isinf, grad_leaves) | _any(jnp.isinf, new_params)
+        | _any(jnp.isinf, new_model)
+    )  # fmt: skip
     threshold = state.threshold
     if spec.explode_factor is not None:
         floor = jnp.asarray(1e-6, total.dtype)
@@ -155,6 +202,7 @@ def guarded_step(spec: StepSpec, hp: Any, state: TrainState, batch: Dataset, n_t
         death_step=jnp.where(newly_dead, state.step, state.death_step),
         cause=jnp.where(newly_dead, cause, state.cause).astype(jnp.int32),
         threshold=threshold,
+        model_state=keep(model_state, state.model_state),
     )
     nan = jnp.asarray(jnp.nan, loss.dtype)
     metrics = StepMetrics(
@@ -179,6 +227,7 @@ def init_state(
     *,
     key: jax.Array,
     optimizer: OptimizerFactory | None = None,
+    weight: Any = None,
 ) -> TrainState:
     """Initialises parameters and optimizer state for :func:`make_step`.
 
@@ -186,9 +235,12 @@ def init_state(
       model: the model (a built-in such as :func:`jaxfit.linear`, or your own
         :class:`jaxfit.Model`).
       hp: the hyperparameters.
-      x: an example input batch (only its shape and dtype are used).
+      x: an example input batch (only its shape and dtype are used, unless the model's
+        ``init`` computes statistics of the training data).
       key: a PRNG key for the parameter initialisation.
       optimizer: ``hp -> optax.GradientTransformation``; default :func:`jaxfit.make_optimizer`.
+      weight: the sample weights of ``x``, for a model whose ``init`` takes them (default
+        ones).
 
     Returns:
       The initial :class:`TrainState`.
@@ -202,7 +254,12 @@ def init_state(
     """
     check_hp(hp)
     spec = step_spec(model, "mse", optimizer, None)
-    return new_train_state(spec, hp, check_key(key), jnp.asarray(x))
+    x = jnp.asarray(x)
+    if weight is not None:
+        weight = jnp.asarray(weight)
+        if weight.shape != x.shape[:1]:
+            raise ValueError(f"weight has shape {weight.shape}; x has {x.shape[0]} rows.")
+    return new_train_state(spec, hp, check_key(key), x, weight)
 
 
 def make_step(
@@ -232,7 +289,8 @@ def make_step(
         step's; ``None`` disables the check (non-finite values are always caught).
 
     Returns:
-      ``step(state, batch)`` where ``batch`` is ``(x, y)`` or ``(x, y, weight)``.
+      ``step(state, batch, key=None)`` where ``batch`` is ``(x, y)`` or ``(x, y, weight)``;
+      ``key`` is required for a model whose ``apply`` takes a per-step key (dropout).
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxfit
@@ -249,20 +307,28 @@ def make_step(
     spec = step_spec(model, loss, optimizer, explode_factor)
     compiled = _jitted_step(spec)
 
-    def step(state: TrainState, batch: tuple) -> tuple[TrainState, StepMetrics]:
+    def step(
+        state: TrainState, batch: tuple, key: jax.Array | None = None
+    ) -> tuple[TrainState, StepMetrics]:
         x, y, *rest = batch
         x, y = jnp.asarray(x), jnp.asarray(y)
         w = jnp.asarray(rest[0]) if rest else jnp.ones((x.shape[0],), _float_dtype(x))
-        return compiled(hp, state, Dataset(x, y, w))
+        if spec.model.takes_key and key is None:
+            raise ValueError(
+                f"model {spec.model.name!r} takes a per-step key (its apply has a `key` "
+                "parameter, e.g. for dropout): call step(state, batch, key=...) with a new key "
+                "each step."
+            )
+        return compiled(hp, state, Dataset(x, y, w), None if key is None else check_key(key))
 
     return step
 
 
 @functools.cache
 def _jitted_step(spec: StepSpec):
-    def body(hp, state, batch):
+    def body(hp, state, batch, key):
         TRACES["step"] += 1
-        return guarded_step(spec, hp, state, batch)
+        return guarded_step(spec, hp, state, batch, key=key)
 
     return jax.jit(body)
 
