@@ -142,6 +142,8 @@ def test_callable_digest_reads_code_and_captured_values():
         functools.partial(f, k=4), "p"
     )
     assert callable_digest(lambda x: x + 1, "l") != callable_digest(lambda x: x + 2, "l")
+    # Ellipsis and slices are constants of code (x[..., :1]), digested by value.
+    assert callable_digest(lambda x: x[..., :1], "e") != callable_digest(lambda x: x[..., :2], "e")
     a, b = np.arange(3.0), np.arange(3.0)
     assert callable_digest(_const(a), "a") == callable_digest(_const(b), "b")
     b[0] = 5.0

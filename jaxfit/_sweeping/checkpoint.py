@@ -35,7 +35,15 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["Checkpoint", "callable_digest", "fingerprint", "model_shapes"]
+from .._training import apply_model, init_model
+
+__all__ = [
+    "Checkpoint",
+    "callable_digest",
+    "fingerprint",
+    "model_shapes",
+    "objective_fingerprint",
+]
 
 _MANIFEST = "manifest.json"
 _LOCK = ".lock"
@@ -97,6 +105,8 @@ class _Hasher:
     def feed(self, obj: Any, where: str) -> None:
         if obj is None or type(obj) in (bool, int, float, complex, str, bytes):
             return self.put(type(obj).__name__, obj)
+        if obj is Ellipsis or type(obj) in (slice, range):  # x[..., :1]: constants in code
+            return self.put(type(obj).__name__, repr(obj))
         if isinstance(obj, types.ModuleType):
             return self.put("module", obj.__name__)
         if isinstance(obj, type):
@@ -222,8 +232,8 @@ def model_shapes(model: Any, key: jax.Array, x: Any, hps: list[Any]) -> list[str
     ``x`` under each setting of ``hps`` (one per static group), traced, nothing computed."""
     out = []
     for hp in hps:
-        params = jax.eval_shape(model.init, key, x, hp)
-        pred = jax.eval_shape(model.apply, params, x, hp)
+        params = jax.eval_shape(lambda k, x, hp=hp: init_model(model, k, x, hp), key, x)
+        pred = jax.eval_shape(lambda p, x, hp=hp: apply_model(model, p, x, hp)[0], params, x)
         for tree in (params, pred):
             leaves = [(tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(tree)]
             out.append(f"{jax.tree.structure(tree)} {leaves}")
@@ -282,6 +292,49 @@ def fingerprint(
         "key": _digest(root),
         "key rule": keys,
         "data": _digest(*arrays),
+        "keep_params": str(bool(keep_params)),
+        "checkpoint_key": _digest(checkpoint_key),
+    }
+
+
+def objective_fingerprint(
+    *,
+    version: str,
+    objective: Any,
+    shapes: Any,
+    options: Mapping[str, Any],
+    settings: list[dict[str, Any]],
+    seeds: int,
+    keys: str,
+    root: np.ndarray,
+    keep_params: bool,
+    checkpoint_key: str | None = None,
+) -> dict[str, str]:
+    """:func:`fingerprint` for a sweep of a :class:`jaxfit.Objective`: the code and
+    captured values of its functions (``init``, ``step``, ``evaluate``, ``params``; a
+    ``from_train`` objective's ``train``) stand where the model, loss, metrics and
+    optimizer would, and the state's shapes where the parameters' would. There are no data.
+    """
+
+    def of(obj: Any, where: str) -> str:
+        try:
+            return callable_digest(obj, where)
+        except Unfingerprintable as e:
+            if checkpoint_key is not None:
+                return _digest("checkpoint_key")
+            raise ValueError(
+                f"checkpoint_dir: a checkpoint must recognise the sweep that wrote it, but {e}, "
+                f"so another sweep's numbers could be resumed. {_FIX}"
+            ) from None
+
+    return {
+        "jaxfit version": version,
+        "objective": of(objective, "the objective"),
+        "state shapes": _digest(shapes),
+        "options": _digest(dict(options)),
+        "space": _digest(settings, seeds),
+        "key": _digest(root),
+        "key rule": keys,
         "keep_params": str(bool(keep_params)),
         "checkpoint_key": _digest(checkpoint_key),
     }

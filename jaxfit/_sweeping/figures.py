@@ -479,7 +479,13 @@ def _param(r: SweepResult, name: Any, arg: str) -> str:
 
 
 def _direction(r: SweepResult, name: str) -> str:
-    return "higher is better" if r.greater_is_better[name] else "lower is better"
+    better = r.greater_is_better.get(name)
+    if better is None:  # an objective's curves: its steps' losses, and its first metric
+        rank_by = r.info.get("rank_by") if name == "val_loss" else None
+        better = bool(rank_by is not None and r.greater_is_better.get(rank_by))
+        if rank_by is not None:
+            return f"{rank_by}, {'higher' if better else 'lower'} is better"
+    return "higher is better" if better else "lower is better"
 
 
 def _runs(r: SweepResult) -> str:

@@ -19,18 +19,30 @@ from .._training import (
     Inputs,
     Metric,
     Model,
+    Objective,
+    ObjectiveRun,
     OptimizerFactory,
     RunSpec,
+    check_eval_every,
     check_hp,
     check_inputs,
     check_key,
+    check_objective_hp,
     check_run_fields,
+    objective_run,
 )
 from .keys import check_keys
 from .program import Program, default_memory_budget, get_program, make_mesh
 from .settings import Settings, settings_of
 
-__all__ = ["SweepInputs", "SweepOptions", "check_sweep_inputs"]
+__all__ = [
+    "SweepInputs",
+    "SweepOptions",
+    "check_model_args",
+    "check_objective_args",
+    "check_objective_inputs",
+    "check_sweep_inputs",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,14 +115,25 @@ class SweepInputs:
 
     options: SweepOptions
     base: Any  # the single setting the space modifies
-    shared: Inputs  # model, loss, data and metrics, as every run of the sweep sees them
+    shared: Inputs | None  # model, loss, data and metrics (None for an Objective's sweep)
     settings: Settings
     root: np.ndarray  # the root key's data
     mesh: Mesh
     budget: int  # bytes per device a chunk may use
     n_folds: int  # 1 without cross-validation
     folds: tuple[np.ndarray, np.ndarray] | None  # the folds' (train, test) weight masks (F, n)
-    run_specs: tuple[RunSpec, ...]  # one per static group
+    run_specs: tuple[RunSpec, ...] | tuple[ObjectiveRun, ...]  # one per static group
+    objective: Objective | None = None  # what the rows run instead of a model
+
+    @property
+    def train(self) -> Any:
+        """The training data every row reads (``None`` for an objective)."""
+        return None if self.shared is None else self.shared.train
+
+    @property
+    def valid(self) -> Any:
+        """The validation data (``None`` without, and for an objective)."""
+        return None if self.shared is None else self.shared.valid
 
     @property
     def cells(self) -> int:
@@ -121,7 +144,7 @@ class SweepInputs:
         """``width -> Program`` for static group ``g`` (``hp_row``: one of its rows)."""
         return functools.partial(
             get_program, self.run_specs[g], hp_row, mesh=self.mesh, root=self.root,
-            train=self.shared.train, valid=self.shared.valid, folds=self.folds,
+            train=self.train, valid=self.valid, folds=self.folds,
             keep_params=self.options.keep_params,
         )  # fmt: skip
 
@@ -168,3 +191,79 @@ def check_sweep_inputs(
     fold_train = None if folds is None else folds[0]
     run_specs = tuple(shared.run_spec_for(g.first, fold_train) for g in settings.groups)
     return SweepInputs(o, base, shared, settings, root, mesh, budget, n_folds, folds, run_specs)
+
+
+def check_model_args(caller: str, loss: Any, data: Any, base: Any) -> tuple[Any, tuple, Any]:
+    """With a model, ``loss``, ``data`` and ``base`` are required (they are optional in the
+    signature only so that an :class:`jaxfit.Objective` can go without them); returns them."""
+    missing = [n for n, v in (("loss", loss), ("data", data), ("base", base)) if v is None]
+    if missing:
+        raise TypeError(
+            f"{caller} with a jaxfit.Model needs {', '.join(missing)}: "
+            f"{caller}(model, loss, data, base, space, key=...)."
+        )
+    return loss, data, base
+
+
+def check_objective_args(caller: str, **given: Any) -> None:
+    """Refuses the arguments that describe a model's training when sweeping an objective.
+
+    ``given`` maps each such argument's name to whether the caller set it (a value other
+    than its default).
+    """
+    set_ = [name for name, was in given.items() if was]
+    if not set_:
+        return
+    name = set_[0]
+    why = {
+        "loss": "an Objective's step computes its own loss (if you meant base or space, pass "
+        "them by keyword: base=..., space=...)",
+        "data": "an Objective reads no data (close over them in init or step)",
+        "val": "an Objective reads no data; its evaluate reports the metrics",
+        "metrics": "an Objective's evaluate returns its metrics",
+        "cv": "cross-validation splits data, and an Objective reads none",
+        "groups": "group labels split data for cv=, and an Objective reads none",
+        "optimizer": "an Objective's step applies its own optimizer (build it from hp inside)",
+        "explode_factor": "an Objective's step is guarded against NaN and inf only; compare "
+        "the loss with a threshold in your step if you need more",
+    }[name]
+    others = f" (also given: {', '.join(set_[1:])})" if len(set_) > 1 else ""
+    raise TypeError(f"{caller}: {name}= cannot be used with a jaxfit.Objective: {why}.{others}")
+
+
+def check_objective_inputs(
+    objective: Objective,
+    base: Any,
+    space: Space | Sequence[Any] | None,
+    key: jax.Array,
+    options: SweepOptions,
+    caller: str = "sweep",
+) -> SweepInputs:
+    """An objective's sweep: settings grouped by static part, each group's run checked
+    with ``jax.eval_shape`` (nothing compiled) and given its :class:`ObjectiveRun`."""
+    if base is None:
+        raise TypeError(f"{caller} with a jaxfit.Objective needs base= (the hyperparameters).")
+    check_objective_hp(objective, base, "base")
+    check_eval_every(options.eval_every)
+    key = check_key(key)
+    root = np.asarray(jax.random.key_data(key))
+    settings = settings_of(base, space)
+    if len(settings) * options.seeds >= 2**31:
+        raise ValueError(
+            f"{len(settings)} settings x {options.seeds} seeds is too many rows (>= 2**31)."
+        )
+    runs = []
+    for group in settings.groups:
+        check_objective_hp(objective, group.first, "a setting of space")
+        runs.append(objective_run(objective, group.first, options.eval_every, key))
+    names = {run.metric_names for run in runs}
+    if len(names) > 1:
+        raise ValueError(
+            f"Objective {objective.name!r}: evaluate returns different metric names for "
+            f"different static groups ({sorted(names)}); every setting must report the same."
+        )
+    mesh = make_mesh(options.devices)
+    budget = options.memory_budget or default_memory_budget(mesh)
+    return SweepInputs(
+        options, base, None, settings, root, mesh, budget, 1, None, tuple(runs), objective
+    )

@@ -16,14 +16,24 @@ from .._training import (
     Inputs,
     Metric,
     Model,
+    Objective,
+    ObjectiveRun,
     OptimizerFactory,
     RunSpec,
+    apply_model,
     final_metrics,
     guarded_step,
     new_train_state,
     steps_of,
 )
-from .options import SweepInputs, SweepOptions, check_sweep_inputs
+from .options import (
+    SweepInputs,
+    SweepOptions,
+    check_model_args,
+    check_objective_args,
+    check_objective_inputs,
+    check_sweep_inputs,
+)
 from .program import choose_program, format_size
 
 __all__ = ["PlanGroup", "SweepPlan", "sweep_plan"]
@@ -139,10 +149,10 @@ class SweepPlan:
 
 
 def sweep_plan(
-    model: Model,
-    loss: str | Metric | Callable,
-    data: tuple,
-    base: Any,
+    model: Model | Objective,
+    loss: str | Metric | Callable | None = None,
+    data: tuple | None = None,
+    base: Any = None,
     space: Space | Sequence[Any] | None = None,
     *,
     key: jax.Array | None = None,
@@ -162,11 +172,11 @@ def sweep_plan(
 ) -> SweepPlan:
     """Plans a :func:`jaxfit.sweep` without training: groups, chunks, memory and FLOPs.
 
-    Takes the same arguments as :func:`jaxfit.sweep` (``key`` is optional here) and
-    validates them the same way. Each static group's program is compiled, exactly as the
-    sweep would compile it (the programs are cached, so a sweep that follows compiles
-    nothing), and XLA's memory and cost analyses give the chunk width, the memory per
-    chunk and the FLOPs per row. Nothing is trained.
+    Takes the same arguments as :func:`jaxfit.sweep` (``key`` is optional here), a
+    :class:`jaxfit.Objective` included, and validates them the same way. Each static
+    group's program is compiled, exactly as the sweep would compile it (the programs are
+    cached, so a sweep that follows compiles nothing), and XLA's memory and cost analyses
+    give the chunk width, the memory per chunk and the FLOPs per row. Nothing is trained.
 
     Args:
       model: as for :func:`jaxfit.sweep`.
@@ -208,14 +218,23 @@ def sweep_plan(
       >>> plan.flops > 0
       True
     """
+    if isinstance(model, Objective):
+        check_objective_args(
+            "sweep_plan", loss=loss is not None, data=data is not None, val=val is not None,
+            metrics=len(metrics) > 0, cv=cv is not None, groups=groups is not None,
+            optimizer=optimizer is not None, explode_factor=explode_factor != 1e4,
+        )  # fmt: skip
     options = SweepOptions(
         seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
         explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
         devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups, keys=keys,
     )  # fmt: skip
-    inputs = check_sweep_inputs(
-        model, loss, data, base, space, jax.random.key(0) if key is None else key, options
-    )
+    root_key = jax.random.key(0) if key is None else key
+    if isinstance(model, Objective):
+        inputs = check_objective_inputs(model, base, space, root_key, options, "sweep_plan")
+    else:
+        loss_, data_, _ = check_model_args("sweep_plan", loss, data, base)
+        inputs = check_sweep_inputs(model, loss_, data_, base, space, root_key, options)
     return SweepPlan(
         groups=tuple(_plan_group(inputs, g) for g in range(len(inputs.settings.groups))),
         n_settings=len(inputs.settings),
@@ -245,10 +264,39 @@ def _plan_group(inputs: SweepInputs, g: int) -> PlanGroup:
         n_chunks=-(-n_rows // max(choice.width, 1)),
         bytes_per_chunk=None if choice.program is None else choice.program.bytes_total,
         bytes_per_row=choice.bytes_per_row,
-        flops_per_row=row_flops(inputs.run_specs[g], hp, inputs.root, inputs.shared),
-        steps=steps_of(hp),
+        flops_per_row=_group_flops(inputs, g, hp),
+        steps=_steps(inputs, g, hp),
         compile_s=choice.compile_s,
     )
+
+
+def _steps(inputs: SweepInputs, g: int, hp: Any) -> int:
+    run = inputs.run_specs[g]
+    return run.horizon(hp) if isinstance(run, ObjectiveRun) else steps_of(hp)
+
+
+def _group_flops(inputs: SweepInputs, g: int, hp: Any) -> float | None:
+    run = inputs.run_specs[g]
+    if isinstance(run, ObjectiveRun):
+        return objective_row_flops(run, hp, inputs.root)
+    assert inputs.shared is not None  # a model's sweep
+    return row_flops(run, hp, inputs.root, inputs.shared)
+
+
+def objective_row_flops(run: ObjectiveRun, hp: Any, root: np.ndarray) -> float | None:
+    """FLOPs of one row of an objective: ``init + steps * step + evaluations * evaluate +
+    evaluate`` (the final metrics), each piece compiled on its own as :func:`row_flops`
+    does."""
+    objective = run.objective
+    key = jax.random.wrap_key_data(jnp.asarray(root))
+    state = jax.eval_shape(objective.init, key, hp)
+    init = _flops(objective.init, key, hp)
+    step = _flops(objective.step, state, hp)
+    final = _flops(objective.evaluate, state, hp)
+    if init is None or step is None or final is None:
+        return None
+    evals = len(run.val_steps(hp))
+    return float(init + run.horizon(hp) * step + (evals + 1) * final)
 
 
 def row_flops(run: RunSpec, hp: Any, root: np.ndarray, shared: Inputs) -> float | None:
@@ -269,10 +317,12 @@ def row_flops(run: RunSpec, hp: Any, root: np.ndarray, shared: Inputs) -> float 
     def step(hp, state, key, train):
         batch_at = Batcher(train, getattr(hp, "batch_size", None), key, run.epoch_batches)
         batch, _ = batch_at(jnp.int32(1), batch_at.init)
-        return guarded_step(spec, hp, state, batch, jnp.sum(train.weight))
+        step_key = key if spec.model.takes_key else None
+        return guarded_step(spec, hp, state, batch, jnp.sum(train.weight), step_key)
 
     def validate(hp, params, valid):
-        return spec.loss(spec.model.apply(params, valid.x, hp), valid.y, valid.weight, hp=hp)
+        pred, _ = apply_model(spec.model, params, valid.x, hp)
+        return spec.loss(pred, valid.y, valid.weight, hp=hp)
 
     def final(hp, params, train, valid):
         return final_metrics(run, hp, params, train, valid)
@@ -280,13 +330,13 @@ def row_flops(run: RunSpec, hp: Any, root: np.ndarray, shared: Inputs) -> float 
     state = jax.eval_shape(init, hp, key, train)
     total = _flops(init, hp, key, train)
     one_step = _flops(step, hp, state, key, train)
-    last = _flops(final, hp, state.params, train, valid)
+    last = _flops(final, hp, state.variables, train, valid)
     if total is None or one_step is None or last is None:
         return None
     total += steps * one_step + last
     if valid is not None and run.eval_every is not None:
         evals = -(-steps // run.eval_every)
-        per_eval = _flops(validate, hp, state.params, valid)
+        per_eval = _flops(validate, hp, state.variables, valid)
         if per_eval is None:
             return None
         total += evals * per_eval

@@ -15,7 +15,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from .._training import TRACES, Dataset, FitResult, RunSpec, run_fit
+from .._training import TRACES, Dataset, FitResult, ObjectiveRun, RunSpec, run_fit
 from .keys import row_keys
 
 __all__ = ["Program", "ProgramChoice", "choose_program", "default_memory_budget", "make_mesh"]
@@ -86,7 +86,17 @@ def _device_budget(device: Any) -> int:
     return int(0.5 * ram / n_cpu)
 
 
-def _rows_function(spec: RunSpec, mesh: Mesh, keep_params: bool = True):
+def run_row(
+    spec: RunSpec | ObjectiveRun, h: Any, k: jax.Array, train: Any, valid: Any
+) -> FitResult:
+    """One row's whole run: a model's :func:`run_fit`, or an objective's run (which reads
+    no data)."""
+    if isinstance(spec, ObjectiveRun):
+        return spec.fit(h, k)
+    return run_fit(spec, h, k, train, valid)
+
+
+def _rows_function(spec: RunSpec | ObjectiveRun, mesh: Mesh, keep_params: bool = True):
     """``(hps, key_ids, fold_ids, root, train, valid, folds) -> FitResult`` over rows.
 
     Row ``r`` trains with the key :func:`row_keys` derives from ``root`` and its
@@ -105,7 +115,8 @@ def _rows_function(spec: RunSpec, mesh: Mesh, keep_params: bool = True):
 
         def one(h, k, f):
             if folds is None:
-                return run_fit(spec, h, k, train, valid)
+                return run_row(spec, h, k, train, valid)
+            assert isinstance(spec, RunSpec)  # cross-validation is for a model's rows
             tr = train._replace(weight=train.weight * folds[0][f])
             te = valid._replace(weight=valid.weight * folds[1][f])
             return run_fit(spec, h, k, tr, te)
@@ -132,7 +143,7 @@ def trim(result: FitResult, keep_params: bool) -> FitResult:
 
 
 def get_program(
-    spec: RunSpec,
+    spec: RunSpec | ObjectiveRun,
     hp_row: Any,
     width: int,
     mesh: Mesh,

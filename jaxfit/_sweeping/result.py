@@ -284,7 +284,9 @@ class SweepResult:
 
         Args:
           metric: the metric to rank by; default ``"val_loss"`` if present, else
-            ``"train_loss"``. Its direction comes from ``greater_is_better``.
+            ``"train_loss"`` (for a sweep of a :class:`jaxfit.Objective`, the first
+            metric its ``evaluate`` returns, ``info["rank_by"]``). Its direction comes
+            from ``greater_is_better``.
 
         Returns:
           An int array of setting indices (possibly empty).
@@ -735,6 +737,10 @@ class SweepResult:
 
     def _metric(self, metric: str | None) -> str:
         if metric is None:
+            # An objective's sweep ranks by its evaluate's first metric (recorded in info).
+            rank_by = self.info.get("rank_by") if isinstance(self.info, dict) else None
+            if isinstance(rank_by, str) and rank_by in self.metrics:
+                return rank_by
             for default in ("val_loss", "train_loss"):
                 if default in self.metrics:
                     return default

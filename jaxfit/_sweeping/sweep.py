@@ -13,21 +13,36 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._hp import Space
-from .._training import FitResult, Metric, Model, OptimizerFactory, run_fit
-from .checkpoint import Checkpoint, fingerprint, model_shapes
+from .._training import FitResult, Metric, Model, Objective, OptimizerFactory
+from .checkpoint import Checkpoint, fingerprint, model_shapes, objective_fingerprint
 from .keys import KEY_SCHEME, key_ids as key_ids_of
-from .options import SweepInputs, SweepOptions, check_sweep_inputs
-from .program import ProgramChoice, choose_program, fetch, put_replicated, put_rows, trim
+from .options import (
+    SweepInputs,
+    SweepOptions,
+    check_model_args,
+    check_objective_args,
+    check_objective_inputs,
+    check_sweep_inputs,
+)
+from .program import (
+    ProgramChoice,
+    choose_program,
+    fetch,
+    put_replicated,
+    put_rows,
+    run_row,
+    trim,
+)
 from .result import GroupInfo, SweepResult
 
 __all__ = ["sweep"]
 
 
 def sweep(
-    model: Model,
-    loss: str | Metric | Callable,
-    data: tuple,
-    base: Any,
+    model: Model | Objective,
+    loss: str | Metric | Callable | None = None,
+    data: tuple | None = None,
+    base: Any = None,
     space: Space | Sequence[Any] | None = None,
     *,
     key: jax.Array,
@@ -79,11 +94,19 @@ def sweep(
     same ``sweep``: the rows are split over all hosts' devices and every process gets the
     whole result.
 
+    A :class:`jaxfit.Objective` (your own ``init``/``step``/``evaluate``, or a whole
+    ``train(hp, key)``) is swept the same way: ``sweep(objective, base=..., space=...,
+    key=..., seeds=...)``. Its rows run the objective's own steps (guarded as a model's
+    are) and report its ``evaluate``'s metrics, ranked by the first; grouping, chunking,
+    devices, keys, checkpoints (fingerprinting the objective's functions) and the result
+    work unchanged. ``loss``, ``data``, ``val``, ``metrics``, ``cv``, ``groups``,
+    ``optimizer`` and ``explode_factor`` describe a model's training and are refused.
+
     Args:
-      model: the model, as for :func:`jaxfit.fit`.
-      loss: the training loss, as for :func:`jaxfit.fit`.
-      data: training data ``(x, y)`` or ``(x, y, weight)``.
-      base: the hyperparameters that the space modifies (a single setting).
+      model: the model, as for :func:`jaxfit.fit`, or a :class:`jaxfit.Objective`.
+      loss: the training loss, as for :func:`jaxfit.fit` (required with a model).
+      data: training data ``(x, y)`` or ``(x, y, weight)`` (required with a model).
+      base: the hyperparameters that the space modifies (a single setting; required).
       space: a :class:`jaxfit.Space` (e.g. :func:`jaxfit.grid`), or a list of settings;
         ``None`` trains ``base`` alone (with ``seeds`` seeds).
       key: the root PRNG key.
@@ -121,7 +144,9 @@ def sweep(
       ``info["keys"]`` records the key mode).
 
     Raises:
-      TypeError, ValueError: for invalid arguments, data or spaces, before compiling; a
+      TypeError, ValueError: for invalid arguments, data or spaces, before compiling
+        (a model without ``loss``, ``data`` or ``base``; an objective with any of them but
+        ``base``, or whose functions do not fit together, checked by ``jax.eval_shape``); a
         ``checkpoint_dir`` of another sweep, or with callables that cannot be fingerprinted.
       RuntimeError: when another process is writing ``checkpoint_dir``.
       MemoryError: when a single setting does not fit ``memory_budget``.
@@ -147,27 +172,40 @@ def sweep(
       True
     """
     t_start = time.perf_counter()
+    if isinstance(model, Objective):
+        check_objective_args(
+            "sweep", loss=loss is not None, data=data is not None, val=val is not None,
+            metrics=len(metrics) > 0, cv=cv is not None, groups=groups is not None,
+            optimizer=optimizer is not None, explode_factor=explode_factor != 1e4,
+        )  # fmt: skip
     options = SweepOptions(
         seeds=seeds, val=val, metrics=metrics, eval_every=eval_every, optimizer=optimizer,
         explode_factor=explode_factor, memory_budget=memory_budget, chunk_size=chunk_size,
         devices=devices, keep_params=keep_params, cv=cv, cv_groups=groups, keys=keys,
     )  # fmt: skip
-    inputs = check_sweep_inputs(model, loss, data, base, space, key, options)
+    if isinstance(model, Objective):
+        inputs = check_objective_inputs(model, base, space, key, options)
+    else:
+        loss_, data_, _ = check_model_args("sweep", loss, data, base)
+        inputs = check_sweep_inputs(model, loss_, data_, base, space, key, options)
     if checkpoint_key is not None and not isinstance(checkpoint_key, str):
         raise TypeError(f"checkpoint_key must be a str or None; got {checkpoint_key!r:.80}.")
     if checkpoint_key is not None and checkpoint_dir is None:
         raise ValueError("checkpoint_key is only used with checkpoint_dir=.")
     ckpt = None
     if checkpoint_dir is not None:
-        prints = _fingerprint(inputs, model, checkpoint_key)
+        prints = (
+            _objective_fingerprint(inputs, checkpoint_key)
+            if isinstance(model, Objective)
+            else _fingerprint(inputs, model, checkpoint_key)
+        )
         ckpt = Checkpoint.open(checkpoint_dir, prints)
     try:
         # Compile every group first, so that the progress bar's rate and ETA exclude compiling.
         jobs = [_compile_group(inputs, g, ckpt) for g in range(len(inputs.settings.groups))]
         if ckpt is not None:
             ckpt.check_writable(sum(len(job.todo) for job in jobs))
-        shared = inputs.shared
-        whole = Replicated(inputs.root, shared.train, shared.valid, inputs.folds)
+        whole = Replicated(inputs.root, inputs.train, inputs.valid, inputs.folds)
         replicated = put_replicated(whole, inputs.mesh)
         total = len(inputs.settings) * inputs.cells
         bar = _progress_bar(progress, total, sum(len(job.todo) for job in jobs))
@@ -302,11 +340,11 @@ def _scatter(leaves, pos, chunk, n):
 
 
 def _result_treedef(inputs: SweepInputs, job: GroupJob):
-    spec, shared = inputs.run_specs[job.index], inputs.shared
+    spec = inputs.run_specs[job.index]
 
     def one(h):
         key = jax.random.wrap_key_data(jnp.asarray(inputs.root))
-        r = run_fit(spec, h, key, shared.train, shared.valid)
+        r = run_row(spec, h, key, inputs.train, inputs.valid)
         return trim(r, inputs.options.keep_params)
 
     return jax.tree.structure(jax.eval_shape(one, jax.tree.map(lambda a: a[0], job.rows.hp)))
@@ -324,6 +362,7 @@ def _fingerprint(inputs: SweepInputs, model: Model, checkpoint_key: str | None) 
     from .._version import VERSION
 
     shared = inputs.shared
+    assert shared is not None  # a model's sweep
     arrays = [np.asarray(a) for a in jax.tree.leaves((shared.train, shared.valid, inputs.folds))]
     return fingerprint(
         version=VERSION,
@@ -348,9 +387,39 @@ def _fingerprint(inputs: SweepInputs, model: Model, checkpoint_key: str | None) 
     )
 
 
+def _objective_fingerprint(inputs: SweepInputs, checkpoint_key: str | None) -> dict[str, str]:
+    from .._version import VERSION
+
+    assert inputs.objective is not None
+    key = jax.random.wrap_key_data(jnp.asarray(inputs.root))
+    return objective_fingerprint(
+        version=VERSION,
+        objective=inputs.objective,
+        shapes=[_state_shapes(inputs.objective, key, g.first) for g in inputs.settings.groups],
+        options={"eval_every": inputs.options.eval_every},
+        settings=inputs.settings.dicts,
+        seeds=inputs.options.seeds,
+        keys=f"{inputs.options.keys} (scheme {KEY_SCHEME})",
+        root=inputs.root,
+        keep_params=inputs.options.keep_params,
+        checkpoint_key=checkpoint_key,
+    )
+
+
+def _state_shapes(objective: Objective, key: jax.Array, hp: Any) -> str:
+    state = jax.eval_shape(objective.init, key, hp)
+    leaves = [(tuple(a.shape), str(a.dtype)) for a in jax.tree.leaves(state)]
+    return f"{jax.tree.structure(state)} {leaves}"
+
+
 def _info(inputs: SweepInputs, t_start: float) -> dict[str, Any]:
     mesh = inputs.mesh
+    extra: dict[str, Any] = {}
+    if inputs.objective is not None:
+        first = inputs.run_specs[0]
+        extra = {"objective": inputs.objective.name, "rank_by": first.metric_names[0]}  # type: ignore[union-attr]
     return {
+        **extra,
         "devices": [str(d) for d in mesh.devices.flat],
         "device_kind": mesh.devices.flat[0].device_kind,
         "process_count": jax.process_count(),
@@ -394,8 +463,12 @@ def _assemble(inputs: SweepInputs, runs: list[GroupRun], info: dict[str, Any]) -
             val_steps[i] = r.val_steps
         params.append(r.params)
     better = {"train_loss": False, "val_loss": False}
-    for m in inputs.shared.metrics:
-        better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
+    if inputs.shared is not None:
+        for m in inputs.shared.metrics:
+            better[f"train_{m.name}"] = better[f"val_{m.name}"] = m.greater_is_better
+    else:  # an objective's metrics: its maximize names are better when greater
+        assert inputs.objective is not None
+        better = {m: m in inputs.objective.maximize for m in metric_names}
     keep_params = inputs.options.keep_params
     return SweepResult(
         hyperparams=tuple(settings.dicts),

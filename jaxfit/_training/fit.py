@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .data import Dataset
 from .losses import Metric, check_targets, get_metric
-from .models import Model
-from .run import Run, RunState
+from .models import Model, apply_model
+from .objective import Objective, fit_objective
+from .result import FitResult
+from .run import Run, RunState, eval_variables
 from .spec import (
     OptimizerFactory,
     RunSpec,
@@ -25,76 +25,16 @@ from .spec import (
     step_spec,
     validate_inputs,
 )
-from .step import CAUSES, TRACES
+from .step import TRACES
 
 __all__ = ["FitResult", "evaluate", "fit", "predict"]
 
 
-@functools.partial(
-    jax.tree_util.register_dataclass,
-    data_fields=(
-        "params", "hp", "train_loss", "val_loss", "metrics", "last_good_metrics",
-        "diverged", "diverged_step", "cause",
-    ),
-    meta_fields=("val_steps",),
-)  # fmt: skip
-@dataclasses.dataclass(frozen=True)
-class FitResult:
-    """The outcome of :func:`fit` (a pytree: ``vmap`` over ``fit`` gives a batched one).
-
-    Attributes:
-      params: the trained parameters; for a diverged run, the last parameters before the
-        failing step.
-      hp: the hyperparameters used.
-      train_loss: data loss of each step's batch, shape ``(steps,)``; NaN after divergence.
-      val_loss: validation loss after every ``eval_every`` steps and at the end, shape
-        ``(len(val_steps),)``; empty without a validation set; NaN after divergence.
-      val_steps: the step counts at which ``val_loss`` was evaluated.
-      metrics: final metrics over the whole data: ``train_loss``, and ``val_loss`` plus
-        ``train_<name>`` / ``val_<name>`` for each requested metric; NaN for a diverged
-        run, as scikit-learn's ``error_score=np.nan`` reports a failed fit.
-      last_good_metrics: the same metrics at ``params``, diverged or not: for a diverged
-        run, those of its last parameters before the failing step, which are not a score
-        of the setting (they equal ``metrics`` for a run that did not diverge).
-      diverged: whether the loss or a gradient became non-finite or exploded.
-      diverged_step: the step at which that happened, or -1.
-      cause: an index into ``jaxfit.CAUSES`` (``"none"``, ``"nan"``, ``"inf"``,
-        ``"explode"``); see :attr:`cause_name`.
-
-    Examples:
-      >>> import jax, jax.numpy as jnp, jaxfit
-      >>> x = jnp.linspace(-1, 1, 20)
-      >>> hp = jaxfit.Hyperparams(optimizer="sgd", learning_rate=5.0, steps=50)
-      >>> r = jaxfit.fit(jaxfit.linear(), "mse", (x, 2 * x + 1), hp, key=jax.random.key(0))
-      >>> bool(r.diverged), r.cause_name, int(r.diverged_step) > 0
-      (True, 'explode', True)
-      >>> bool(jnp.isnan(r.metrics["train_loss"])), bool(r.last_good_metrics["train_loss"] > 0)
-      (True, True)
-    """
-
-    params: Any
-    hp: Any
-    train_loss: jax.Array
-    val_loss: jax.Array
-    metrics: dict[str, jax.Array]
-    last_good_metrics: dict[str, jax.Array]
-    diverged: jax.Array
-    diverged_step: jax.Array
-    cause: jax.Array
-    val_steps: tuple[int, ...] = ()
-
-    @property
-    def cause_name(self) -> Any:
-        """The cause as a string (or a numpy array of strings for a batched result)."""
-        names = np.asarray(CAUSES)[np.asarray(self.cause)]
-        return str(names) if names.ndim == 0 else names
-
-
 def fit(
-    model: Model,
-    loss: str | Metric | Callable,
-    data: tuple,
-    hp: Any,
+    model: Model | Objective,
+    loss: str | Metric | Callable | None = None,
+    data: tuple | None = None,
+    hp: Any = None,
     *,
     key: jax.Array,
     val: tuple | None = None,
@@ -102,6 +42,7 @@ def fit(
     eval_every: int | None = None,
     optimizer: OptimizerFactory | None = None,
     explode_factor: float | None = 1e4,
+    keep_opt_state: bool = False,
 ) -> FitResult:
     """Trains ``model`` on ``data`` with hyperparameters ``hp`` as one compiled ``lax.scan``.
 
@@ -120,7 +61,9 @@ def fit(
 
     Args:
       model: the model (:func:`jaxfit.linear`, :func:`jaxfit.mlp`, ... or your own
-        :class:`jaxfit.Model`).
+        :class:`jaxfit.Model`), or a :class:`jaxfit.Objective` (your own training code:
+        then pass only ``hp=``, ``key=`` and optionally ``eval_every=``; ``eval_every``
+        then records the objective's first metric).
       loss: a loss name (``"mse"``, ``"mae"``, ``"huber"``, ``"binary_cross_entropy"``,
         ``"softmax_cross_entropy"``), a :class:`jaxfit.Metric` or a callable
         ``(pred, y) -> values`` (one per example).
@@ -137,12 +80,16 @@ def fit(
         (default :func:`jaxfit.make_optimizer`).
       explode_factor: the objective multiple (of the first step's) that counts as an
         explosion; ``None`` to only catch non-finite values.
+      keep_opt_state: also return the final optimizer state (``FitResult.opt_state``),
+        e.g. to continue training, or to recover the training point of an optimizer
+        evaluated elsewhere (:func:`jaxfit.with_eval_params`).
 
     Returns:
       A :class:`FitResult`.
 
     Raises:
-      TypeError: for a model, hyperparameters, key or data of the wrong kind.
+      TypeError: for a model, hyperparameters, key or data of the wrong kind; a missing
+        ``loss``, ``data`` or ``hp`` with a model; data arguments with an objective.
       ValueError: for invalid data (mismatched lengths, empty, NaN or inf, wrong ranks).
 
     Examples:
@@ -155,20 +102,47 @@ def fit(
       >>> bool(r.diverged), r.train_loss.shape
       (False, (200,))
     """
+    if isinstance(model, Objective):
+        given = {"loss": loss is not None, "data": data is not None, "val": val is not None,
+                 "metrics": len(metrics) > 0, "optimizer": optimizer is not None,
+                 "explode_factor": explode_factor != 1e4,
+                 "keep_opt_state": keep_opt_state is not False}  # fmt: skip
+        extra = [name for name, was in given.items() if was]
+        if extra:
+            raise TypeError(
+                f"fit: {', '.join(f'{n}=' for n in extra)} given with a jaxfit.Objective, which "
+                "reads no data and writes its own step (loss, optimizer, metrics); pass "
+                "fit(objective, hp=hp, key=key, eval_every=...)."
+            )
+        return fit_objective(model, hp, key, eval_every)
+    missing = [name for name, v in (("loss", loss), ("data", data), ("hp", hp)) if v is None]
+    if missing:
+        raise TypeError(
+            f"fit with a jaxfit.Model needs {', '.join(missing)}; got None: "
+            "fit(model, loss, data, hp, key=...)."
+        )
     check_hp(hp)
     key = check_key(key)
     inputs = check_inputs(model, loss, data, val, metrics, optimizer, explode_factor, eval_every)
     spec = inputs.run_spec_for(hp)
-    return _fit_compiled(spec, hp, key, inputs.train, inputs.valid)
+    if not isinstance(keep_opt_state, bool):
+        raise TypeError(f"keep_opt_state must be a bool; got {keep_opt_state!r:.80}.")
+    return _fit_compiled(spec, hp, key, inputs.train, inputs.valid, keep_opt_state)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _fit_compiled(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _fit_compiled(
+    spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None,
+    keep_opt_state: bool = False,
+):  # fmt: skip
     TRACES["fit"] += 1
-    return run_fit(spec, hp, key, train, valid)
+    return run_fit(spec, hp, key, train, valid, keep_opt_state)
 
 
-def run_fit(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None):
+def run_fit(
+    spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Dataset | None,
+    keep_opt_state: bool = False,
+):  # fmt: skip
     """One whole run, ``init`` then ``advance`` to ``hp.steps``, as a :class:`FitResult`.
 
     Traceable and vmappable over ``(hp, key)`` (and over the data's weights, as a sweep's
@@ -176,10 +150,10 @@ def run_fit(spec: RunSpec, hp: Any, key: jax.Array, train: Dataset, valid: Datas
     """
     run = Run(spec, train, valid)
     state = run.advance(run.init(key, hp), int(hp.steps), start=0)
-    return fit_result(run, state)
+    return fit_result(run, state, keep_opt_state)
 
 
-def fit_result(run: Run, state: RunState) -> FitResult:
+def fit_result(run: Run, state: RunState, keep_opt_state: bool = False) -> FitResult:
     """The :class:`FitResult` of a run's state: its parameters, curves and final metrics.
 
     Here a diverged run's metrics become NaN, for ``fit`` and a sweep's rows alike (a
@@ -189,7 +163,7 @@ def fit_result(run: Run, state: RunState) -> FitResult:
     ts = state.train
     last_good = run.evaluate(state)
     return FitResult(
-        params=ts.params,
+        params=eval_variables(run.spec.step, ts, state.hp),
         hp=state.hp,
         train_loss=state.train_loss,
         val_loss=state.val_loss,
@@ -199,15 +173,20 @@ def fit_result(run: Run, state: RunState) -> FitResult:
         diverged_step=ts.death_step,
         cause=ts.cause,
         val_steps=run.val_steps(state.hp),
+        opt_state=ts.opt_state if keep_opt_state else None,
     )
 
 
 def predict(model: Model, params: Any, x: Any, hp: Any) -> jax.Array:
-    """Applies a trained model: ``model.apply(params, x, hp)``, jitted.
+    """Applies a trained model: ``model.apply(params, x, hp)``, jitted, in evaluation mode.
+
+    A model that takes a ``train`` flag gets ``False`` and one that takes a key gets
+    ``None`` (no dropout); a stateful model uses its state without changing it.
 
     Args:
       model: the model that was trained.
-      params: its parameters (e.g. ``result.params``).
+      params: its parameters (e.g. ``result.params``): :class:`jaxfit.Variables` for a
+        stateful model.
       x: inputs of shape ``(n, ...)``.
       hp: the hyperparameters (their static fields decide the architecture).
 
@@ -228,7 +207,7 @@ def predict(model: Model, params: Any, x: Any, hp: Any) -> jax.Array:
 
 @functools.cache
 def _jitted_apply(model: Model):
-    return jax.jit(model.apply)
+    return jax.jit(lambda params, x, hp: apply_model(model, params, x, hp)[0])
 
 
 def evaluate(
@@ -242,7 +221,7 @@ def evaluate(
 
     Args:
       model: the model that was trained.
-      params: its parameters.
+      params: its parameters (:class:`jaxfit.Variables` for a stateful model).
       data: ``(x, y)`` or ``(x, y, weight)``, validated like :func:`fit`'s.
       hp: the hyperparameters.
       metrics: metric names, :class:`jaxfit.Metric` objects or callables.
