@@ -1,5 +1,6 @@
 """GridSearchCV / RandomizedSearchCV: scikit-learn's keys and semantics, one sweep underneath."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -124,7 +125,7 @@ def test_randomized_search_samples_n_iter_settings():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"param_grid": {"model": ["mlp"]}}, ValueError, "only hyperparameter fields"),
+        ({"param_grid": {"modle": ["mlp"]}}, ValueError, "cannot search over .'modle'.: they"),
         ({"param_grid": {"learnin_rate": [0.1]}}, ValueError, "learnin_rate"),
         ({"param_grid": {}}, TypeError, "param_grid"),
         ({"scoring": "accuracy"}, ValueError, "does not apply to a regressor"),
@@ -159,9 +160,9 @@ def test_param_grid_values_must_be_lists_as_in_scikit_learn(grid, error, match):
 
 def test_param_grid_takes_tuples_ranges_and_arrays():
     s = jaxfit.GridSearchCV(EST, {"learning_rate": np.array([0.1]), "steps": range(5, 6)}, cv=2)
-    assert s._space().points() == [{"learning_rate": 0.1, "steps": 5}]
+    assert s._points() == [{"learning_rate": 0.1, "steps": 5}]
     s = jaxfit.GridSearchCV(EST, {"optimizer": ("sgd", "adam")})
-    assert [p["optimizer"] for p in s._space()] == ["sgd", "adam"]
+    assert [p["optimizer"] for p in s._points()] == ["sgd", "adam"]
 
 
 @pytest.mark.parametrize("value", ["adam", 0.1])
@@ -324,3 +325,86 @@ def test_refit_after_every_setting_diverged_says_what_to_try():
     grid = {"learning_rate": [5.0, 10.0]}  # sgd explodes at both
     with pytest.raises(jaxfit.SweepDiverged, match=r"no best setting to refit: .*learning rate"):
         jaxfit.GridSearchCV(EST, grid, cv=3).fit(X, Y)
+
+
+# --- scikit-learn's scores in-graph, estimator-level choices, honest timing ----------------
+
+
+@pytest.fixture(scope="module")
+def digits_search():
+    """plot_grid_search_digits.py in small: macro precision and recall, models as sub-grids."""
+    from sklearn.datasets import load_digits
+    from sklearn.metrics import make_scorer, recall_score
+
+    x, y = load_digits(return_X_y=True)
+    keep = np.flatnonzero((y == 3) | (y == 8))[:60]  # two digits, 60 samples: tiny
+    x, y = (x[keep] / 16.0).astype(np.float32), np.where(y[keep] == 8, 1, 0)
+    grid = [
+        {"model": ["logistic"], "l2": [0.0, 0.1]},
+        {"model": ["softmax_regression"], "learning_rate": [0.05]},
+    ]
+    est = jaxfit.JaxfitClassifier(optimizer="adam", learning_rate=0.1, steps=8)
+    scoring = {"prec": "precision_macro", "rec": make_scorer(recall_score, average="macro")}
+    cv = jaxfit.KFold(3, shuffle=True, seed=0)
+    search = jaxfit.GridSearchCV(est, grid, scoring=scoring, refit="prec", cv=cv).fit(x, y)
+    return search, x, y, cv
+
+
+def test_multi_metric_scores_are_sklearns_on_each_folds_predictions(digits_search):
+    from sklearn.metrics import precision_score, recall_score
+
+    search, x, y, cv = digits_search
+    r, folds = search.cv_results_, cv.split(x)
+    for i, params in enumerate(r["params"]):  # each setting and fold trained again by hand
+        one_logit = params["model"] == "logistic"
+        model = jaxfit.logistic() if one_logit else jaxfit.softmax_regression(2)
+        loss = "binary_cross_entropy" if one_logit else "softmax_cross_entropy"
+        fields = {k: v for k, v in params.items() if k != "model"}
+        hp = jaxfit.Hyperparams(optimizer="adam", learning_rate=0.1, steps=8).replace(**fields)
+        for f in range(folds.n_folds):
+            fitted = jaxfit.fit(model, loss, (x, y, folds.train[f]), hp,
+                                key=jax.random.fold_in(jax.random.key(0), 0))  # fmt: skip
+            test = folds.test[f] > 0
+            z = np.asarray(jaxfit.predict(model, fitted.params, x[test], hp))
+            labels = (z[:, 0] > 0).astype(int) if one_logit else np.argmax(z, axis=1)
+            for name, fn in (("prec", precision_score), ("rec", recall_score)):
+                expected = fn(y[test], labels, average="macro", zero_division=0)
+                assert r[f"split{f}_test_{name}"][i] == pytest.approx(expected, abs=1e-5)
+    assert search.best_score_ == r["mean_test_prec"][search.best_index_]
+    assert search.best_index_ == int(np.argmin(r["rank_test_prec"]))
+    assert {"mean_test_rec", "rank_test_rec", "std_test_prec"} <= set(r)
+    assert "mean_test_score" not in r and search.multimetric_
+
+
+def test_model_is_a_searchable_static_choice(digits_search):
+    search, x, y, _ = digits_search
+    r = search.cv_results_
+    assert [p["model"] for p in r["params"]] == ["logistic"] * 2 + ["softmax_regression"]
+    assert r["param_l2"].mask.tolist() == [False, False, True]  # sub-grids, as sklearn's
+    assert isinstance(search.sweep_result_, list) and len(search.sweep_result_) == 2
+    assert r["sweep"].tolist() == [0, 0, 1]
+    assert len(search.sweep_result_[0]) == 2 and len(search.sweep_result_[1]) == 1
+    assert search.best_estimator_.model == search.best_params_["model"]
+    scorer = __import__("sklearn.metrics").metrics.get_scorer("precision_macro")
+    assert search.score(x, y) == pytest.approx(scorer(search.best_estimator_, x, y))
+
+
+def test_fit_times_are_shared_per_program_exactly_and_marked(digits_search):
+    """One compiled program trains many settings: their times are one number, not a ranking."""
+    search, *_ = digits_search
+    r = search.cv_results_
+    program = r["program"]
+    assert program[0] == program[1] != program[2]  # two models: two programs
+    assert r["mean_fit_time"][0] == r["mean_fit_time"][1]  # exactly equal: one wall time
+    assert np.isfinite(r["mean_fit_time"]).all() and (r["mean_fit_time"] > 0).all()
+    for key in ("std_fit_time", "mean_score_time", "std_score_time"):
+        assert np.isnan(r[key]).all(), key  # not measured: NaN, not a made-up 0
+
+
+def test_multi_metric_semantics_follow_scikit_learn():
+    with pytest.raises(ValueError, match=r"multi-metric scoring .* refit must name"):
+        jaxfit.GridSearchCV(EST, GRID, scoring=["r2"]).fit(X, Y)  # a list of one is multi
+    with pytest.raises(ValueError, match="cannot search over"):
+        jaxfit.GridSearchCV(EST, [{"model": ["linear"]}, {"nope": [1]}]).fit(X, Y)
+    with pytest.raises(ValueError, match="does not support several outputs"):
+        jaxfit.GridSearchCV(EST, GRID, scoring="neg_max_error").fit(X, np.c_[Y, Y])

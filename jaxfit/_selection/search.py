@@ -7,6 +7,9 @@ module imports scikit-learn at the top; ``jaxfit/__init__.py`` imports it on fir
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
+import operator
 import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -21,10 +24,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._cv import as_folds
-from .._hp import Space, choice, grid, zipped
+from .._hp import Space, choice, zipped
 from .._sweeping import SweepDiverged, SweepResult, divergence_advice, sweep
-from .estimators import JaxfitEstimator
-from .scoring import Scorer, get_scorers
+from .pipeline import search_target
+from .scoring import Scorer, get_scorers, is_multimetric
 from .stats import compare_to_best
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
@@ -92,11 +95,16 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
 
-    def _space(self) -> Space:
+    def _points(self) -> list[dict[str, Any]]:
+        """The settings searched, in order: dicts from parameter name to value."""
         raise NotImplementedError
 
     def fit(self, X: Any, y: Any, *, groups: Any = None) -> Self:
-        """Runs the whole search as one sweep, then refits the best setting on all data.
+        """Runs the search as one sweep per estimator-level choice, then refits the best.
+
+        Hyperparameter fields (``learning_rate``, ``hidden``, ...) of all settings run in
+        one sweep; estimator parameters that are not (``model``, a regressor's ``loss``,
+        ``seed``) run one sweep per distinct combination, merged in the order of the grid.
 
         Args:
           X: inputs ``(n, d)``.
@@ -106,50 +114,74 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         Returns:
           ``self``.
         """
-        if not isinstance(self.estimator, JaxfitEstimator):
-            raise TypeError(
-                "estimator must be a jaxfit estimator (jaxfit.JaxfitRegressor or "
-                f"jaxfit.JaxfitClassifier); got {type(self.estimator).__name__}. To search a "
-                "scikit-learn estimator, use scikit-learn's GridSearchCV with it."
-            )
+        target = search_target(self.estimator)
         if not (isinstance(self.error_score, int | float) or self.error_score == "raise"):
             raise ValueError(f"error_score must be a number or 'raise'; got {self.error_score!r}.")
         t0 = time.perf_counter()
         # A clone validates the data: a meta-estimator leaves its `estimator` untouched.
-        args = typing.cast(JaxfitEstimator, clone(self.estimator))._fit_args(X, y)
+        args = target.fit_args(clone(self.estimator), X, y)
         classifier = args.classes is not None
-        scorers = get_scorers(self.scoring, classifier=classifier)
+        n_outputs = 1 if args.y.ndim == 1 else int(args.y.shape[1])
+        scorers = get_scorers(
+            self.scoring, classifier=classifier, classes=args.classes, n_outputs=n_outputs
+        )
+        self.multimetric_ = is_multimetric(self.scoring)
         chooser = self._chooser(scorers)
-        space = self._space()
-        sweepable = set(self.estimator._jaxfit_param_names())
-        bad = [n for n in space.names if n not in sweepable]
+        points = self._points()
+        hp_names, outer = set(target.hp_names), set(target.other_names)
+        names = list(dict.fromkeys(n for p in points for n in p))
+        bad = [n for n in names if n not in hp_names and n not in outer]
         if bad:
             raise ValueError(
-                f"cannot search over {bad}: only hyperparameter fields can be swept; allowed are "
-                f"{sorted(sweepable)}. To compare models or losses, run one search for each."
+                f"cannot search over {bad}: they are neither hyperparameter fields "
+                f"{sorted(hp_names)} (one compiled program for all their values) nor "
+                f"parameters of {type(self.estimator).__name__} {sorted(outer)} (one sweep "
+                "per distinct combination)."
             )
         folds = as_folds(self.cv, args.x, args.y, groups, classifier=classifier)
+        self._fold_rows = {"val": (folds.test > 0).sum(1), "train": (folds.train > 0).sum(1)}
         metrics = list(dict.fromkeys(s.metric for s in scorers.values() if s.metric is not None))
-        result = sweep(
-            args.model, args.loss, (args.x, args.y), args.hp, space,
-            key=jax.random.key(args.seed), seeds=self.seeds, cv=folds, metrics=metrics,
-            memory_budget=self.memory_budget, progress=self.progress,
-        )  # fmt: skip
-        if self.error_score == "raise" and result.diverged.any():
+        named: dict[str, Any] = {}
+        for m in metrics:
+            if named.setdefault(m.name, m) is not m:
+                raise ValueError(
+                    f"two different scorers use metrics named {m.name!r}; their results would "
+                    "share one name. Rename one (e.g. the function behind a make_scorer)."
+                )
+        plans = []  # every estimator-level choice is validated before anything compiles
+        for choice_, indices in _by_choice(points, outer):
+            est = clone(self.estimator).set_params(**choice_)
+            hp_points = [
+                {target.field(k): v for k, v in points[i].items() if k not in outer}
+                for i in indices
+            ]
+            plans.append((np.asarray(indices), target.fit_args(est, X, y) if choice_ else args,
+                          hp_points))  # fmt: skip
+        runs = [
+            _Run(indices, sweep(
+                a.model, a.loss, (a.x, a.y), a.hp, _space_of(hp_points, a.hp),
+                key=jax.random.key(a.seed), seeds=self.seeds, cv=folds, metrics=metrics,
+                memory_budget=self.memory_budget, progress=self.progress,
+            ))
+            for indices, a, hp_points in plans
+        ]  # fmt: skip
+        diverged = np.zeros(len(points), bool)
+        for run in runs:
+            diverged[run.indices] = run.result.diverged.any(axis=1)
+        if self.error_score == "raise" and diverged.any():
             raise SweepDiverged(
-                f"{int(result.diverged.any(axis=1).sum())} of {len(result)} settings diverged "
-                "and error_score='raise'; see the sweep for causes."
+                f"{int(diverged.sum())} of {len(points)} settings diverged and "
+                "error_score='raise'; see the sweep for causes."
             )
-        self.sweep_result_ = result
+        self.sweep_result_ = runs[0].result if len(runs) == 1 else [r.result for r in runs]
         self.n_splits_ = folds.n_folds
-        self.multimetric_ = len(scorers) > 1
         self.scorer_ = scorers if self.multimetric_ else scorers[next(iter(scorers))]
         self._refit_scorer = None if chooser is None else scorers[chooser]
-        self.cv_results_ = self._cv_results(result, scorers, space)
+        self.cv_results_ = self._cv_results(runs, scorers, points, names)
         self.comparison_ = None
         if chooser is not None:
-            cells = self._cells(result, scorers[chooser], "val")
-            if np.isfinite(cells.reshape(len(result), -1)).all(axis=1).any():
+            cells = self._cells(runs, scorers[chooser], "val")
+            if np.isfinite(cells.reshape(len(points), -1)).all(axis=1).any():
                 test_frac = float(np.mean(folds.test.sum(1) / folds.train.sum(1)))
                 self.comparison_ = compare_to_best(
                     cells, greater_is_better=True, test_fraction=test_frac
@@ -158,15 +190,20 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
                 self.cv_results_["indistinguishable_from_best"] = np.asarray(
                     self.comparison_.indistinguishable
                 )
-            self._choose("score" if not self.multimetric_ else chooser)
+            self._choose(chooser if self.multimetric_ else "score")
         if self.refit:
-            self._refit(result, X, y)
+            self._refit(runs, X, y)
         self.search_time_ = time.perf_counter() - t0
         return self
 
     def _chooser(self, scorers: dict[str, Scorer]) -> str | None:
-        """The scorer that ranks the settings; ``None`` for several scorers and no refit."""
-        if len(scorers) == 1:  # as scikit-learn: one metric picks a best even without refit
+        """The scorer that ranks the settings; ``None`` for multi-metric scoring, no refit.
+
+        scikit-learn's rules: a single scorer picks a best even without refit; a list,
+        tuple, set or dict (even of one) is multi-metric, and ``refit`` must then name one
+        of its scorers, be a callable or be ``False``.
+        """
+        if not self.multimetric_:
             return next(iter(scorers))
         if self.refit is False:
             return None
@@ -174,31 +211,56 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
             return next(iter(scorers))
         if self.refit is True or self.refit not in scorers:
             raise ValueError(
-                "with several scorers, refit must name the one that picks the best setting "
-                f"({sorted(scorers)}), be a callable, or be False; got {self.refit!r}."
+                "with multi-metric scoring (a list, tuple, set or dict), refit must name the "
+                f"scorer that picks the best setting ({sorted(scorers)}), be a callable, or be "
+                f"False; got {self.refit!r}."
             )
         return str(self.refit)
 
-    def _cells(self, result: SweepResult, scorer: Scorer, prefix: str) -> np.ndarray:
+    def _run_cells(self, result: SweepResult, scorer: Scorer, prefix: str) -> np.ndarray:
         name = f"{prefix}_{scorer.metric.name if scorer.metric else 'loss'}"
         cells = scorer.from_metric(result.cells(name).astype(np.float64))
         diverged = result.diverged.reshape(cells.shape)
         if isinstance(self.error_score, int | float):
             cells = np.where(diverged, float(self.error_score), cells)
-        return cells
+        few = self._fold_rows[prefix] < scorer.min_rows  # (folds,): e.g. R² of one row
+        return np.where(few, np.nan, cells)
 
-    def _cv_results(self, result: SweepResult, scorers: dict[str, Scorer], space: Space):
-        n, folds, seeds = len(result), result.folds, result.seeds
-        points = space.points()
+    def _cells(self, runs: list[_Run], scorer: Scorer, prefix: str) -> np.ndarray:
+        """``(settings, seeds, folds)`` scores, merged from the sweeps in the grid's order."""
+        n = sum(len(r.indices) for r in runs)
+        first = runs[0].result
+        out = np.full((n, first.seeds, first.folds), np.nan)
+        for run in runs:
+            out[run.indices] = self._run_cells(run.result, scorer, prefix)
+        return out
+
+    def _cv_results(
+        self, runs: list[_Run], scorers: dict[str, Scorer], points: list[dict], names: list[str]
+    ) -> dict[str, Any]:
+        n, folds, seeds = len(points), runs[0].result.folds, runs[0].result.seeds
         out: dict[str, Any] = {}
-        per_fit = np.zeros(n)
-        for g in result.groups:
-            per_fit[g.indices] = g.run_s / max(len(g.indices) * seeds * folds, 1)
-        out["mean_fit_time"] = per_fit
-        out["std_fit_time"] = np.zeros(n)
-        out["mean_score_time"] = np.zeros(n)
-        out["std_score_time"] = np.zeros(n)
-        for name in space.names:
+        fit_time = np.full(n, np.nan)
+        program = np.zeros(n, np.int64)
+        sweep_of = np.zeros(n, np.int64)
+        pid = 0
+        for s, run in enumerate(runs):
+            sweep_of[run.indices] = s
+            for g in run.result.groups:
+                rows = run.indices[g.indices]
+                program[rows] = pid
+                pid += 1
+                fits = len(g.indices) * seeds * folds
+                if g.n_chunks > 0 and fits:  # else resumed from a checkpoint: not measured
+                    fit_time[rows] = g.run_s / fits
+        # One program trains all its settings x seeds x folds at once: only its wall time
+        # exists. Each row gets that time per fit, exactly equal within a program; per-fit
+        # spreads and scoring times (scores are computed inside the fits) do not exist.
+        out["mean_fit_time"] = fit_time
+        out["std_fit_time"] = np.full(n, np.nan)
+        out["mean_score_time"] = np.full(n, np.nan)
+        out["std_score_time"] = np.full(n, np.nan)
+        for name in names:
             values = np.ma.MaskedArray(np.empty(n, object), mask=True)
             for i, p in enumerate(points):
                 if name in p:
@@ -208,8 +270,8 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         sets = [("test", "val")] + ([("train", "train")] if self.return_train_score else [])
         for label, prefix in sets:
             for sname, scorer in scorers.items():
-                suffix = "score" if len(scorers) == 1 else sname
-                cells = self._cells(result, scorer, prefix)  # (n, seeds, folds)
+                suffix = sname if self.multimetric_ else "score"
+                cells = self._cells(runs, scorer, prefix)  # (n, seeds, folds)
                 for k in range(folds):
                     out[f"split{k}_{label}_{suffix}"] = cells[:, :, k].mean(axis=1)
                     if seeds > 1:
@@ -220,7 +282,12 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
                 out[f"std_{label}_{suffix}"] = flat.std(axis=1)
                 if label == "test":
                     out[f"rank_test_{suffix}"] = _rank(out[f"mean_test_{suffix}"])
-        out["diverged"] = result.diverged.any(axis=1)
+        diverged = np.zeros(n, bool)
+        for run in runs:
+            diverged[run.indices] = run.result.diverged.any(axis=1)
+        out["diverged"] = diverged
+        out["program"] = program
+        out["sweep"] = sweep_of
         return out
 
     def _choose(self, key: str) -> None:
@@ -239,11 +306,12 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
             self.best_score_ = float(self.cv_results_[f"mean_test_{key}"][self.best_index_])
         self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
 
-    def _refit(self, result: SweepResult, x: Any, y: Any) -> None:
-        if result.diverged.any(axis=1).all():
+    def _refit(self, runs: list[_Run], x: Any, y: Any) -> None:
+        if self.cv_results_["diverged"].all():
+            n = len(self.cv_results_["params"])
             raise SweepDiverged(
-                f"all {len(result)} settings diverged; there is no best setting to refit: "
-                f"{divergence_advice(result)}. sweep_result_.summary() lists the causes."
+                f"all {n} settings diverged; there is no best setting to refit: "
+                f"{divergence_advice(runs[0].result)}. sweep_result_.summary() lists the causes."
             )
         t0 = time.perf_counter()
         fresh: Any = clone(self.estimator)
@@ -367,6 +435,8 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         scorer = typing.cast(Scorer, self._refit_scorer)
         best = self.best_estimator_
+        if scorer.sklearn_scorer is not None:  # a make_scorer: scikit-learn runs it
+            return float(scorer.sklearn_scorer(best, X, y))
         if scorer.sklearn_name is not None:
             return float(get_scorer(scorer.sklearn_name)(best, X, y))
         metric = typing.cast(Any, scorer.metric)
@@ -402,7 +472,10 @@ class _BaseSearch(MetaEstimatorMixin, BaseEstimator):
                 ", ".join(f"{a}={v}" for a, v in p.items()) for p in self.cv_results_["params"]
             ]
             return self.comparison_.table(names=names, k=k)
-        return self.sweep_result_.summary(k)
+        results = (
+            self.sweep_result_ if isinstance(self.sweep_result_, list) else [self.sweep_result_]
+        )
+        return "\n\n".join(r.summary(k) for r in results)
 
 
 def _rank(means: np.ndarray) -> np.ndarray:
@@ -429,9 +502,32 @@ class GridSearchCV(_BaseSearch):
     which settings cannot be told apart from the best by a corrected paired t-test over
     their shared folds and seeds.
 
-    ``mean_fit_time`` is the group's run time divided by its fits (they run together, so
-    a single fit's time does not exist); scores are computed inside the fits, so the score
-    times are 0.
+    Estimator parameters that are not hyperparameter fields (``model``, a regressor's
+    ``loss``, ``seed``) are searchable too, as sub-grids in scikit-learn's
+    ``plot_grid_search_digits.py``: ``[{"model": ["linear"], "l2": [...]}, {"model":
+    ["mlp"], "hidden": [(8,), (16,)]}]``. The search runs one sweep per distinct
+    combination of them and merges the results in the order of the grid: ``cv_results_``,
+    ranks, ``best_*`` and the refit cover all settings; ``sweep_result_`` is the
+    :class:`jaxfit.SweepResult` when one sweep ran, else the list of them in order of first
+    appearance, and ``cv_results_["sweep"]`` indexes that list (the rows of sweep ``s`` are
+    the settings with ``sweep == s``, in order).
+
+    Timing is what was measured: a compiled program trains its settings × seeds × folds
+    together, so only its wall time exists. ``mean_fit_time`` is that time per fit, exactly
+    equal for the settings of one program, which ``cv_results_["program"]`` numbers; NaN for
+    a program resumed from a checkpoint. ``std_fit_time``, ``mean_score_time`` and
+    ``std_score_time`` are NaN: per-fit spreads were not measured, and scores are computed
+    inside the fits. A rule "pick the fastest" cannot tell the settings of one program
+    apart: break such ties explicitly (by ``program``, then another column).
+
+    Scores are computed inside the program on each test fold (a weight mask), as
+    scikit-learn computes them on the fold's rows: every scoring name listed in the API
+    reference (Model selection, "Scoring inside the program": ``precision_macro``, ``f1``,
+    ``balanced_accuracy``, ``roc_auc_ovr``, ``neg_log_loss``, ``explained_variance``,
+    ``neg_median_absolute_error``, ...), and
+    ``sklearn.metrics.make_scorer`` of a function jaxfit implements or of one written with
+    ``jax.numpy`` that takes ``sample_weight``. Where scikit-learn raises or warns with a
+    placeholder (a ROC AUC on a fold with one class) the score is NaN.
 
     It is a scikit-learn estimator: ``clone`` copies it, and ``cross_val_score`` can wrap it
     for nested cross-validation. With ``refit`` on, ``predict``, ``predict_proba``,
@@ -442,15 +538,21 @@ class GridSearchCV(_BaseSearch):
     set none of them.
 
     Args:
-      estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`.
-      param_grid: a dict from hyperparameter name to a list of values, or a list of such
-        dicts (their grids are concatenated).
+      estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`, or
+        a scikit-learn ``Pipeline`` of ``StandardScaler()`` / ``PCA(n_components=int)``
+        steps ending in one: the preprocessing is then fitted on each fold's training rows
+        inside the compiled program (:func:`jaxfit.pipeline`), and names take
+        scikit-learn's ``step__param`` form.
+      param_grid: a dict from parameter name (a hyperparameter field, or another
+        parameter of the estimator such as ``model``) to a list of values, or a list of such
+        dicts (sub-grids, concatenated).
 
     Keyword Args:
       scoring (str | Callable | list | dict | None): a scoring name
-        (``"neg_mean_squared_error"``, ``"r2"``, ``"accuracy"``, ``"neg_log_loss"``, ...), a
-        callable ``(pred, y) -> scores`` (one per example), or a list or dict of them; default R² or
-        accuracy.
+        (``"neg_mean_squared_error"``, ``"r2"``, ``"f1_macro"``, ``"roc_auc"``, ...), a
+        ``sklearn.metrics.make_scorer``, a callable ``(pred, y) -> scores`` (one per
+        example), or a list, tuple, set or dict of them (multi-metric, as scikit-learn's:
+        keys ``mean_test_<name>``, and ``refit`` must name one); default R² or accuracy.
       cv (Any): an int, a jaxfit or scikit-learn splitter, or explicit ``(train, test)``
         pairs.
       seeds (int): seeds per setting and fold.
@@ -503,20 +605,25 @@ class GridSearchCV(_BaseSearch):
         )
         self.param_grid = param_grid
 
-    def _space(self) -> Space:
+    def _points(self) -> list[dict[str, Any]]:
         grids = [self.param_grid] if isinstance(self.param_grid, Mapping) else self.param_grid
         if not isinstance(grids, Sequence) or not grids:
             raise TypeError(
                 "param_grid must be a dict or a non-empty list of dicts; got "
                 f"{self.param_grid!r:.80}."
             )
-        space: Space | None = None
-        for g in grids:
+        hp_names = _hp_names(self.estimator)
+        points: list[dict[str, Any]] = []
+        for g in grids:  # sub-grids concatenated; each a product, its last axis fastest
             if not isinstance(g, Mapping) or not g:
                 raise TypeError(f"each param_grid entry must be a non-empty dict; got {g!r:.80}.")
-            s = grid(**{k: _grid_values(k, v) for k, v in g.items()})
-            space = s if space is None else space + s
-        return typing.cast(Space, space)
+            # The names in sorted order, as scikit-learn's ParameterGrid: cv_results_ rows
+            # are then the same settings in the same order as scikit-learn's.
+            axes = {k: _values(k, _grid_values(k, g[k]), hp_names) for k in sorted(g)}
+            points += [
+                dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())
+            ]
+        return points
 
 
 def _is_single(value: Any) -> bool:
@@ -557,12 +664,14 @@ def _grid_values(name: str, values: Any) -> list[Any]:
 class RandomizedSearchCV(_BaseSearch):
     """Random search: ``n_iter`` sampled settings × seeds × folds in one compiled program.
 
-    The same results and attributes as :class:`jaxfit.GridSearchCV`, and the same keyword
-    arguments ``scoring``, ``cv``, ``seeds``, ``refit``, ``error_score``,
+    The same results and attributes as :class:`jaxfit.GridSearchCV` (estimator-level
+    parameters such as ``model`` may be sampled too: one sweep per distinct value), and
+    the same keyword arguments ``scoring``, ``cv``, ``seeds``, ``refit``, ``error_score``,
     ``return_train_score``, ``memory_budget`` and ``progress``.
 
     Args:
-      estimator: a :class:`jaxfit.JaxfitRegressor` or :class:`jaxfit.JaxfitClassifier`.
+      estimator: as for :class:`jaxfit.GridSearchCV` (a jaxfit estimator, or a pipeline
+        ending in one).
       param_distributions: a dict from hyperparameter name to a jaxfit distribution
         (:func:`jaxfit.loguniform`, :func:`jaxfit.uniform`, :func:`jaxfit.integers`,
         :func:`jaxfit.choice`), a list (sampled uniformly), or a scipy.stats distribution
@@ -612,13 +721,14 @@ class RandomizedSearchCV(_BaseSearch):
         self.n_iter = n_iter
         self.seed = seed
 
-    def _space(self) -> Space:
+    def _points(self) -> list[dict[str, Any]]:
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 1:
             raise ValueError(f"n_iter must be a positive int; got {self.n_iter!r}.")
         dists = self.param_distributions
         if not isinstance(dists, Mapping) or not dists:
             raise TypeError(f"param_distributions must be a non-empty dict; got {dists!r:.80}.")
         rng = np.random.default_rng(self.seed)
+        hp_names = _hp_names(self.estimator)
         axes = {}
         for name, d in dists.items():
             if hasattr(d, "sample"):
@@ -634,5 +744,72 @@ class RandomizedSearchCV(_BaseSearch):
                     "neither a distribution (jaxfit.loguniform(...), a scipy.stats one) nor a "
                     f"non-empty list of values.{single}"
                 )
-            axes[name] = list(values)
-        return zipped(**axes)
+            axes[name] = _values(name, list(values), hp_names)
+        return [dict(zip(axes, row, strict=True)) for row in zip(*axes.values(), strict=True)]
+
+
+class _Run(typing.NamedTuple):
+    """One sweep of a search: the settings it ran (indices into the grid) and its result."""
+
+    indices: np.ndarray
+    result: SweepResult
+
+
+def _hp_names(estimator: Any) -> set[str]:
+    try:
+        return set(search_target(estimator).hp_names)
+    except TypeError:  # fit says why
+        return set()
+
+
+def _values(name: str, values: list[Any], hp_names: set[str]) -> list[Any]:
+    """One axis's values as a sweep takes them: hyperparameters checked as jaxfit.grid checks
+    them (lists become tuples); other estimator parameters as plain Python values."""
+    if name in hp_names:
+        return [p[name] for p in zipped(**{name: values}).points()]
+    return [_plain(v) for v in values]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _by_choice(points: list[dict[str, Any]], outer: set[str]) -> list[tuple[dict, list[int]]]:
+    """The settings grouped by their estimator-level parameters, in first-seen order."""
+    groups: list[tuple[dict, list[int]]] = []
+    for i, p in enumerate(points):
+        key = {k: v for k, v in p.items() if k in outer}
+        for known, indices in groups:
+            if _equal_params(known, key):
+                indices.append(i)
+                break
+        else:
+            groups.append((key, [i]))
+    return groups
+
+
+def _equal_params(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    return all(a[k] is b[k] or (type(a[k]) is type(b[k]) and _same(a[k], b[k])) for k in a)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # objects that do not compare as one bool are different choices
+        return False
+
+
+def _space_of(points: list[dict[str, Any]], base: Any) -> Space:
+    """The hyperparameter settings of one sweep as a space, in order."""
+    if points and all(p.keys() == points[0].keys() for p in points) and points[0]:
+        return zipped(**{k: [p[k] for p in points] for k in points[0]})
+    # Sub-grids set different fields; a point with none (only estimator-level choices)
+    # sets `steps` to its own value, a no-op: a space point cannot be empty.
+    parts = [zipped(**{k: [v] for k, v in (p or {"steps": base.steps}).items()}) for p in points]
+    return functools.reduce(operator.add, parts)

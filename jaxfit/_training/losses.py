@@ -466,7 +466,23 @@ constant output (variance at rounding level) scores 1.0 if predicted exactly, el
 METRICS = {
     m.name: m for m in (mse, mae, huber, binary_cross_entropy, softmax_cross_entropy, accuracy, r2)
 }
-_BUILT_IN = frozenset(METRICS.values())
+_BUILT_IN = set(METRICS.values())  # trusted: check_metric_output skips them
+
+
+_REGISTERED: dict[str, Metric] = {}  # scikit-learn's scores (scores.py), by name
+
+
+def register_metric(metric: Metric, *, named: bool = True) -> Metric:
+    """Registers one of jaxfit's own metrics (``scores.py``'s): trusted, and by name if ``named``.
+
+    Not for users: a user's metric is checked by :func:`check_metric_output` instead.
+    """
+    if named:
+        if metric.name in METRICS or _REGISTERED.get(metric.name, metric) is not metric:
+            raise ValueError(f"a metric named {metric.name!r} is already registered.")
+        _REGISTERED[metric.name] = metric
+    _BUILT_IN.add(metric)
+    return metric
 
 
 def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
@@ -503,10 +519,14 @@ def get_metric(spec: str | Metric | Callable[..., Any]) -> Metric:
     if isinstance(spec, Metric):
         return spec
     if isinstance(spec, str):
+        if spec in _REGISTERED:
+            return _REGISTERED[spec]
         if spec not in METRICS:
             raise ValueError(
-                f"unknown metric {spec!r}; allowed names are {sorted(METRICS)}, or pass a "
-                "jaxfit.Metric or a callable (pred, y) -> values per example."
+                f"unknown metric {spec!r}; allowed names are {sorted(METRICS)} and "
+                f"scikit-learn's scores ({', '.join(sorted(_REGISTERED)[:4])}, ...: "
+                f"{len(_REGISTERED)} names), or pass a jaxfit.Metric or a callable "
+                "(pred, y) -> values per example."
             )
         return METRICS[spec]
     if callable(spec):
