@@ -50,9 +50,13 @@ from ._sweeping.result import (
     SweepResult as SweepResult,
 )
 from ._sweeping.sweep import sweep as sweep
+from ._training.adapters import (
+    from_equinox as from_equinox,
+    from_linen as from_linen,
+    from_nnx as from_nnx,
+)
 from ._training.data import Dataset as Dataset, as_dataset as as_dataset
 from ._training.fit import (
-    FitResult as FitResult,
     evaluate as evaluate,
     fit as fit,
     predict as predict,
@@ -75,19 +79,31 @@ from ._training.models import (
     ACTIVATIONS as ACTIVATIONS,
     MODELS as MODELS,
     Model as Model,
+    Variables as Variables,
+    apply_model as apply_model,
+    init_model as init_model,
     linear as linear,
     logistic as logistic,
     mlp as mlp,
     polynomial as polynomial,
     softmax_regression as softmax_regression,
 )
+from ._training.objective import Objective as Objective
 from ._training.optim import (
     OPTIMIZERS as OPTIMIZERS,
     SCHEDULES as SCHEDULES,
     make_optimizer as make_optimizer,
     make_schedule as make_schedule,
+    with_eval_params as with_eval_params,
 )
 from ._training.penalty import l2_penalty as l2_penalty, weight_mask as weight_mask
+from ._training.preprocess import (
+    PCA as PCA,
+    Standardize as Standardize,
+    pipeline as pipeline,
+)
+from ._training.result import FitResult as FitResult
+from ._training.run import step_key as step_key
 from ._training.standard import Hyperparams as Hyperparams
 from ._training.step import (
     CAUSES as CAUSES,
@@ -171,6 +187,8 @@ __all__ = [
     "KFold",
     "Metric",
     "Model",
+    "PCA",
+    "Objective",
     "PlanGroup",
     "RandomizedSearchCV",
     "ShuffleSplit",
@@ -180,10 +198,13 @@ __all__ = [
     "SweepConfig",
     "SweepDiverged",
     "SweepPlan",
+    "Standardize",
     "SweepResult",
     "TimeSeriesSplit",
     "TrainState",
+    "Variables",
     "accuracy",
+    "apply_model",
     "as_dataset",
     "as_folds",
     "binary_cross_entropy",
@@ -194,11 +215,15 @@ __all__ = [
     "evaluate",
     "fit",
     "folds_from_indices",
+    "from_equinox",
+    "from_linen",
+    "from_nnx",
     "get_metric",
     "grid",
     "huber",
     "huber_loss",
     "hyperparams",
+    "init_model",
     "init_state",
     "integers",
     "is_hyperparams",
@@ -216,6 +241,7 @@ __all__ = [
     "numeric",
     "numeric_fields",
     "one_standard_error",
+    "pipeline",
     "polynomial",
     "predict",
     "r2",
@@ -229,6 +255,7 @@ __all__ = [
     "static",
     "static_fields",
     "static_key",
+    "step_key",
     "summarize",
     "sweep",
     "sweep_plan",
@@ -237,5 +264,6 @@ __all__ = [
     "unstack",
     "use_cpu_devices",
     "weight_mask",
+    "with_eval_params",
     "zipped",
 ]

@@ -1,6 +1,7 @@
 """Docs are code: every public name has a runnable example, and the README's code runs."""
 
 import doctest
+import functools
 import inspect
 import pathlib
 import re
@@ -53,6 +54,10 @@ DOCTESTS = list(_doctests())
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
 def test_docstring_examples_run(test):
+    for example in test.examples:  # the adapters' examples need their optional package
+        optional = re.match(r"(?:from|import) (flax|equinox)\b", example.source)
+        if optional:
+            pytest.importorskip(optional[1])
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0, f"{test.name}: {runner.failures} example(s) failed (see stdout)"
@@ -66,10 +71,7 @@ def _code_blocks(path):
     "path", [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))], ids=lambda p: p.name
 )
 def test_markdown_python_blocks_run(path):
-    blocks = _code_blocks(path)
-    namespace: dict = {}
-    for block in blocks:  # blocks of one page run in order, sharing names, like a notebook
-        exec(compile(block, str(path), "exec"), namespace)
+    _page_namespace(path)  # blocks of one page run in order, sharing names, like a notebook
 
 
 def _optional_blocks():
@@ -86,7 +88,15 @@ def test_optional_package_examples_run_where_installed(path, block):
     first = re.search(r"^import (\w+)", block, flags=re.M)
     assert first, f"{path.name}: a ```py block must start by importing its optional package"
     pytest.importorskip(first[1])
+    namespace = dict(_page_namespace(path))  # a copy: blocks of other packages stay apart
+    exec(compile(block, str(path), "exec"), namespace)
+
+
+@functools.cache
+def _page_namespace(path):
+    """The names a page's ```python blocks define, run once per page and worker (the
+    optional-package examples below reuse them)."""
     namespace: dict = {}
     for python_block in _code_blocks(path):
         exec(compile(python_block, str(path), "exec"), namespace)
-    exec(compile(block, str(path), "exec"), namespace)
+    return namespace

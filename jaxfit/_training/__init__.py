@@ -4,9 +4,10 @@ penalty, a guarded step and a whole run as pure functions.
 Depends on ``_hp`` only. What the other wings may use is named here.
 """
 
+from .adapters import from_equinox, from_linen, from_nnx
 from .contract import RUN_FIELDS, RunFields, check_run_fields, steps_of
 from .data import Dataset, as_dataset
-from .fit import FitResult, evaluate, fit, fit_result, predict, run_fit
+from .fit import evaluate, fit, fit_result, predict, run_fit
 from .losses import (
     METRICS,
     Metric,
@@ -27,15 +28,37 @@ from .models import (
     ACTIVATIONS,
     MODELS,
     Model,
+    Variables,
+    apply_model,
+    init_model,
     linear,
     logistic,
     mlp,
     polynomial,
     softmax_regression,
 )
-from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from .objective import (
+    Objective,
+    ObjectiveRun,
+    ObjectiveState,
+    check_eval_every,
+    check_objective_hp,
+    fit_objective,
+    objective_run,
+)
+from .optim import (
+    OPTIMIZERS,
+    SCHEDULES,
+    eval_params_of,
+    make_optimizer,
+    make_schedule,
+    with_eval_params,
+)
 from .penalty import l2_penalty, weight_mask
-from .run import Run, RunState, final_metrics, val_steps
+from .preprocess import PCA, Standardize, pipeline
+from .result import FitResult
+from .run import Run, RunState, eval_variables, final_metrics, step_key, val_steps
+from .scores import SCORE_METRICS, balanced_accuracy_metric, set_metric  # registers them
 from .spec import (
     Inputs,
     OptimizerFactory,
@@ -74,19 +97,30 @@ __all__ = [
     "Inputs",
     "Metric",
     "Model",
+    "Objective",
+    "ObjectiveRun",
+    "ObjectiveState",
     "OptimizerFactory",
+    "PCA",
     "RUN_FIELDS",
     "Run",
     "RunFields",
     "RunSpec",
     "RunState",
+    "SCORE_METRICS",
     "StepMetrics",
+    "Standardize",
     "StepSpec",
     "TrainState",
+    "Variables",
+    "apply_model",
     "accuracy",
     "as_dataset",
+    "balanced_accuracy_metric",
     "binary_cross_entropy",
     "check_hp",
+    "check_eval_every",
+    "check_objective_hp",
     "check_run_fields",
     "check_inputs",
     "check_key",
@@ -94,14 +128,21 @@ __all__ = [
     "check_metric_output",
     "check_targets",
     "epoch_batches",
+    "eval_params_of",
+    "eval_variables",
     "evaluate",
     "final_metrics",
     "fit",
+    "from_equinox",
+    "from_linen",
+    "from_nnx",
+    "fit_objective",
     "fit_result",
     "get_metric",
     "guarded_step",
     "huber",
     "huber_loss",
+    "init_model",
     "init_state",
     "l2_penalty",
     "linear",
@@ -113,14 +154,19 @@ __all__ = [
     "mlp",
     "mse",
     "new_train_state",
+    "objective_run",
+    "pipeline",
     "polynomial",
     "predict",
     "r2",
     "run_fit",
+    "set_metric",
     "softmax_cross_entropy",
     "softmax_regression",
+    "step_key",
     "step_spec",
     "steps_of",
     "val_steps",
     "weight_mask",
+    "with_eval_params",
 ]
