@@ -106,7 +106,7 @@ class JaxfitEstimator(BaseEstimator):
 
     def _hp(self) -> Hyperparams:
         name = type(self).__name__
-        values = {f: _plain(getattr(self, f)) for f in HP_FIELDS}
+        values = {f: plain_value(getattr(self, f)) for f in HP_FIELDS}
         try:
             hp = Hyperparams(**values)
         except (TypeError, ValueError) as e:
@@ -427,10 +427,10 @@ def _store(estimator: Any, args: dict[str, Any]) -> None:
             setattr(estimator, name, value)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Numpy scalars and lists, as scikit-learn's searches pass them, as Python values."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, list):
-        return tuple(_plain(v) for v in value)
+        return tuple(plain_value(v) for v in value)
     return value

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._cv import as_folds
 from .._hp import Space, choice, zipped
 from .._sweeping import SweepDiverged, SweepResult, divergence_advice, sweep
+from .estimators import plain_value as _plain
 from .pipeline import search_target
 from .scoring import Scorer, get_scorers, is_multimetric
 from .stats import compare_to_best
@@ -768,14 +769,6 @@ def _values(name: str, values: list[Any], hp_names: set[str]) -> list[Any]:
     if name in hp_names:
         return [p[name] for p in zipped(**{name: values}).points()]
     return [_plain(v) for v in values]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, list):
-        return tuple(_plain(v) for v in value)
-    return value
 
 
 def _by_choice(points: list[dict[str, Any]], outer: set[str]) -> list[tuple[dict, list[int]]]:

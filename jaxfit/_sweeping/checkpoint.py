@@ -269,15 +269,7 @@ def fingerprint(
     """
 
     def of(obj: Any, where: str) -> str:
-        try:
-            return callable_digest(obj, where)
-        except Unfingerprintable as e:
-            if checkpoint_key is not None:
-                return _digest("checkpoint_key")
-            raise ValueError(
-                f"checkpoint_dir: a checkpoint must recognise the sweep that wrote it, but {e}, "
-                f"so another sweep's numbers could be resumed. {_FIX}"
-            ) from None
+        return _callable_print(obj, where, checkpoint_key)
 
     return {
         "jaxfit version": version,
@@ -295,6 +287,19 @@ def fingerprint(
         "keep_params": str(bool(keep_params)),
         "checkpoint_key": _digest(checkpoint_key),
     }
+
+
+def _callable_print(obj: Any, where: str, checkpoint_key: str | None) -> str:
+    """``callable_digest``, or the stand-in ``checkpoint_key`` for what cannot be digested."""
+    try:
+        return callable_digest(obj, where)
+    except Unfingerprintable as e:
+        if checkpoint_key is not None:
+            return _digest("checkpoint_key")
+        raise ValueError(
+            f"checkpoint_dir: a checkpoint must recognise the sweep that wrote it, but {e}, "
+            f"so another sweep's numbers could be resumed. {_FIX}"
+        ) from None
 
 
 def objective_fingerprint(
@@ -317,15 +322,7 @@ def objective_fingerprint(
     """
 
     def of(obj: Any, where: str) -> str:
-        try:
-            return callable_digest(obj, where)
-        except Unfingerprintable as e:
-            if checkpoint_key is not None:
-                return _digest("checkpoint_key")
-            raise ValueError(
-                f"checkpoint_dir: a checkpoint must recognise the sweep that wrote it, but {e}, "
-                f"so another sweep's numbers could be resumed. {_FIX}"
-            ) from None
+        return _callable_print(obj, where, checkpoint_key)
 
     return {
         "jaxfit version": version,
